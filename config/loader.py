@@ -1,0 +1,102 @@
+"""Load ``config/<env>.yaml`` into :class:`EnvironmentConfig`, or fail with one readable message."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from config.schema import EnvironmentConfig
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(Exception):
+    """A configuration mistake, worded for the person who made it."""
+
+
+def available_environments(config_dir: Path = CONFIG_DIR) -> list[str]:
+    return sorted(path.stem for path in config_dir.glob("*.yaml"))
+
+
+def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentConfig:
+    known = available_environments(config_dir)
+    if name not in known:
+        raise ConfigError(
+            f"unknown environment {name!r}; allowed: {', '.join(known)} (one file per environment in {_display(config_dir)}/)"
+        )
+    path = config_dir / f"{name}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{_display(path)}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_display(path)}: expected a mapping of fields (account, region, ...), got {type(raw).__name__}")
+    if "name" in raw:
+        raise ConfigError(f"{_display(path)}: name = {raw['name']!r}: not allowed; the environment's name is the file's name ({name!r})")
+    try:
+        return EnvironmentConfig.model_validate({"name": name, **raw})
+    except ValidationError as error:
+        raise ConfigError(_describe(path, raw, error)) from None
+
+
+def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
+    lines = [_describe_one(path, raw, detail) for detail in error.errors()]
+    return "\n".join(lines)
+
+
+def _describe_one(path: Path, raw: dict[str, Any], detail: Any) -> str:
+    loc = list(detail["loc"])
+    field = ".".join(str(part) for part in loc) or "(top level)"
+    kind = detail["type"]
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{_display(path)}: {field} is required but missing{_described(loc)}"
+    value = detail.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        return f"{_display(path)}: {field} is not a known field{hint}; allowed here: {', '.join(allowed)}"
+    if kind.startswith("literal_error"):
+        message = message.replace("Input should be", "allowed:")
+    elif message.startswith("Input should be"):
+        message = "allowed: " + message.removeprefix("Input should be ")
+    if not loc:
+        return f"{_display(path)}: {message}"
+    return f"{_display(path)}: {field} = {value!r}: {message}"
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    model: type[BaseModel] = EnvironmentConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _allowed_fields(loc: list[Any]) -> list[str]:
+    model = _model_at(loc)
+    return [name for name in model.model_fields if name != "name"] if model else []
+
+
+def _described(loc: list[Any]) -> str:
+    model = _model_at(loc[:-1])
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    return f" ({field.description})" if field and field.description else ""
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,188 @@
+"""The typed shape of ``config/<env>.yaml``.
+
+Every constraint SageMaker, S3 or IAM would enforce at deploy time is checked here, so that a
+mistake fails at synth with the field's name instead of twenty minutes into a deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _matches(pattern: str, allowed: str):  # noqa: ANN202 - returns a validator
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"allowed: {allowed}")
+        return value
+
+    return check
+
+
+def _strict_string(value: object) -> object:
+    # YAML turns 012345678901 into an int (and drops the zero): insist on quotes.
+    if not isinstance(value, str):
+        raise ValueError(f"must be a quoted string, got {type(value).__name__} (write it in quotes)")
+    return value
+
+
+def _known_region(value: str) -> str:
+    regions = all_xgboost_regions()
+    if value not in regions:
+        raise ValueError(f"allowed: an AWS region where SageMaker's XGBoost container is published: {', '.join(sorted(regions))}")
+    return value
+
+
+def _known_framework_version(value: str) -> str:
+    versions = xgboost_framework_versions("training")
+    if value not in versions:
+        raise ValueError(f"allowed: a SageMaker XGBoost script-mode container version: {', '.join(versions)}")
+    return value
+
+
+AccountId = Annotated[str, BeforeValidator(_strict_string), AfterValidator(_matches(r"\d{12}", "a 12-digit AWS account id in quotes"))]
+Region = Annotated[str, AfterValidator(_known_region)]
+ResourcePrefix = Annotated[
+    str,
+    AfterValidator(
+        _matches(r"[a-z][a-z0-9-]{1,18}[a-z0-9]", "3-20 lowercase letters, digits and '-', starting with a letter (used in resource names)")
+    ),
+]
+InstanceType = Annotated[
+    str,
+    AfterValidator(_matches(r"ml\.[a-z0-9]+\.[a-z0-9]+", "a SageMaker instance type of the form ml.<family>.<size>, e.g. ml.m5.xlarge")),
+]
+PolicyArn = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"arn:aws(-cn|-us-gov)?:iam::\d{12}:policy/[\w+=,.@/-]{1,512}",
+            "an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>",
+        )
+    ),
+]
+ScheduleExpression = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)",
+            "an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
+        )
+    ),
+]
+TagKey = Annotated[
+    str,
+    AfterValidator(
+        _matches(r"(?!aws:)[\w .:/=+@-]{1,128}", "1-128 characters, letters, digits, spaces and _.:/=+-@, not starting with 'aws:'")
+    ),
+]
+TagValue = Annotated[
+    str,
+    BeforeValidator(_strict_string),
+    AfterValidator(_matches(r"[\w .:/=+@-]{0,256}", "0-256 characters: letters, digits, spaces and _.:/=+-@")),
+]
+
+
+class DataConfig(StrictModel):
+    retain: bool = Field(description="keep buckets and key when the stack is deleted (required true in production)")
+    noncurrent_version_expiration_days: int = Field(90, ge=1, le=3650)
+    abort_incomplete_multipart_upload_days: int = Field(7, ge=1, le=365)
+    batch_expiration_days: int = Field(30, ge=1, le=3650, description="batch inputs and outputs are transient")
+    access_log_retention_days: int = Field(365, ge=1, le=3650)
+
+
+QUALITY_METRICS: dict[str, Literal["higher", "lower"]] = {
+    f"{channel}:{metric}": ("lower" if metric == "logloss" else "higher")
+    for channel in ("validation", "test")
+    for metric in ("auc", "accuracy", "precision", "recall", "f1", "logloss")
+}
+
+
+class QualityGate(StrictModel):
+    metric: Literal[tuple(QUALITY_METRICS)] = "validation:auc"  # type: ignore[valid-type]
+    threshold: float = Field(ge=0.0, description="the run fails when the metric is worse than this")
+
+    @model_validator(mode="after")
+    def _threshold_in_metric_range(self) -> QualityGate:
+        if not self.metric.endswith("logloss") and self.threshold > 1.0:
+            raise ValueError(f"quality_gate.threshold = {self.threshold}: allowed: 0 to 1 for {self.metric}")
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        return QUALITY_METRICS[self.metric] == "higher"
+
+
+class Hyperparameters(StrictModel):
+    """XGBoost hyperparameters passed to ``train.py`` (names as in XGBoost)."""
+
+    objective: Literal["binary:logistic"] = "binary:logistic"
+    eval_metric: Literal["auc", "logloss", "error"] = "auc"
+    eta: float = Field(0.2, gt=0.0, le=1.0)
+    max_depth: int = Field(5, ge=1, le=20)
+    num_round: int = Field(200, ge=1, le=10000)
+    early_stopping_rounds: int = Field(20, ge=1, le=1000)
+    subsample: float = Field(0.8, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(1.0, gt=0.0, le=1.0)
+    min_child_weight: float = Field(1.0, ge=0.0)
+    gamma: float = Field(0.0, ge=0.0)
+    scale_pos_weight: float = Field(1.0, gt=0.0)
+
+
+class SpotTraining(StrictModel):
+    enabled: bool = False
+    max_wait_seconds: int = Field(7200, ge=60, le=2419200, description="must be at least training.max_runtime_seconds")
+
+
+class TrainingConfig(StrictModel):
+    framework_version: Annotated[str, AfterValidator(_known_framework_version)] = Field(default_factory=latest_xgboost_framework_version)
+    instance_type: InstanceType
+    instance_count: int = Field(1, ge=1, le=20)
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=2419200)
+    spot: SpotTraining = SpotTraining()
+    hyperparameters: Hyperparameters = Hyperparameters()
+    quality_gate: QualityGate
+    schedule: ScheduleExpression | None = Field(None, description="optional periodic retraining on the latest dataset")
+
+    @model_validator(mode="after")
+    def _spot_waits_longer_than_it_runs(self) -> TrainingConfig:
+        if self.spot.enabled and self.spot.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"training.spot.max_wait_seconds = {self.spot.max_wait_seconds}: allowed: at least "
+                f"training.max_runtime_seconds ({self.max_runtime_seconds}); spot jobs wait for capacity on top of running"
+            )
+        return self
+
+
+class EnvironmentConfig(StrictModel):
+    name: str = Field(description="the file's name; set by the loader")
+    account: AccountId
+    region: Region
+    prefix: ResourcePrefix
+    production: bool = Field(False, description="a production environment must retain data and have termination protection")
+    termination_protection: bool = False
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
+    permissions_boundary_arn: PolicyArn | None = None
+    data: DataConfig
+    training: TrainingConfig
+
+    @model_validator(mode="after")
+    def _production_keeps_data(self) -> EnvironmentConfig:
+        if self.production and not self.data.retain:
+            raise ValueError("data.retain = False: allowed: true when production is true (a deleted stack must not delete data)")
+        if self.production and not self.termination_protection:
+            raise ValueError("termination_protection = False: allowed: true when production is true")
+        return self

@@ -1,0 +1,109 @@
+"""Least-privilege execution roles for SageMaker jobs and models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import jsii
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+
+from constructs import Construct
+from ml_constructs.nag import acknowledge_wildcard_resource
+
+SageMakerLogKind = Literal["TrainingJobs", "TransformJobs", "Endpoints"]
+
+
+@dataclass(frozen=True)
+class SageMakerExecutionRoleProps:
+    description: str
+    log_kinds: Sequence[SageMakerLogKind] = ("TrainingJobs",)
+    """Which ``/aws/sagemaker/<kind>`` log groups the containers write to."""
+    publishes_metrics: bool = True
+    """Training containers publish the metric definitions' values to CloudWatch."""
+
+
+@jsii.implements(iam.IGrantable)
+class SageMakerExecutionRole(Construct):
+    """The role SageMaker assumes to run a job or host a model.
+
+    Starts with logging only; data access is granted by the resources themselves
+    (``SecureBucket.grant_read_prefix(role, ...)``), images by :meth:`allow_image_pull`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: SageMakerExecutionRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        if not props.log_kinds:
+            raise ValueError("SageMakerExecutionRoleProps.log_kinds: give at least one of TrainingJobs, TransformJobs, Endpoints")
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=props.description,
+            # Confused-deputy guard: only SageMaker acting for this account may assume the role.
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
+        )
+        log_groups = [
+            stack.format_arn(
+                service="logs", resource="log-group", resource_name=f"/aws/sagemaker/{kind}", arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for kind in props.log_kinds
+        ]
+        self.role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=log_groups))
+        log_streams = [f"{arn}:log-stream:*" for arn in log_groups]
+        self.role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=log_streams))
+        for streams in log_streams:
+            acknowledge_wildcard_resource(
+                self, streams, "SageMaker names a log stream per job and instance at run time; scoped to its log group."
+            )
+        self._wildcard_actions: list[str] = []
+        if props.publishes_metrics:
+            # cloudwatch:PutMetricData has no resource-level permissions; the namespace condition
+            # is the available scope.
+            self._allow_on_any_resource("cloudwatch:PutMetricData")
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+                )
+            )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        return self.role.grant_principal
+
+    def allow_image_pull(self, registry_account: str, repository: str) -> None:
+        """Pull one ECR repository's images (e.g. AWS's ``sagemaker-xgboost`` in the region's registry)."""
+        stack = Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                resources=[stack.format_arn(service="ecr", account=registry_account, resource="repository", resource_name=repository)],
+            )
+        )
+        self._allow_on_any_resource("ecr:GetAuthorizationToken")
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+
+    def _allow_on_any_resource(self, action: str) -> None:
+        # One acknowledgment covers every Resource::* statement of the role, so its reason
+        # lists each action that needs it (none of them supports resource-level permissions).
+        self._wildcard_actions.append(action)
+        acknowledge_wildcard_resource(
+            self, "*", f"{', '.join(self._wildcard_actions)}: no resource-level permissions exist for these actions."
+        )
+
+    def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` hand this role to SageMaker, and to no other service."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )

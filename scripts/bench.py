@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Synth and test timings, as ratios against a floor measured in the same run.
+
+    make bench            # or: .venv/bin/python scripts/bench.py --repeat 5
+
+The floor is an empty one-stack CDK app: the cost of starting Python, jsii and Node that no
+project can avoid. Absolute seconds vary between machines; the ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+CDK = str(PROJECT_DIR / "node_modules" / ".bin" / "cdk")
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(command)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def median_of(repeat: int, command: list[str], env: dict[str, str] | None = None) -> float:
+    timed(command, env)  # warm the file cache and the jsii runtime bundle
+    return statistics.median(timed(command, env) for _ in range(repeat))
+
+
+def app_env(outdir: str) -> dict[str, str]:
+    return os.environ | {"CDK_OUTDIR": outdir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "1"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median is reported)")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    rows: list[tuple[str, float, float | None]] = []
+    with tempfile.TemporaryDirectory() as out:
+        floor = median_of(args.repeat, [PYTHON, "scripts/empty_app.py"], app_env(f"{out}/floor"))
+        full = median_of(args.repeat, [PYTHON, "app.py"], app_env(f"{out}/full"))
+        rows += [("app: empty one-stack CDK app (jsii floor)", floor, 1.0), ("app: every environment", full, full / floor)]
+        cli_floor = median_of(
+            args.repeat, [CDK, "synth", "--quiet", "--app", f"{PYTHON} scripts/empty_app.py", "-o", f"{out}/cli-floor"], app_env("")
+        )
+        cli_full = median_of(args.repeat, [CDK, "synth", "--quiet", "-o", f"{out}/cli-full"], app_env(""))
+        rows += [("cdk synth: empty app", cli_floor, 1.0), ("cdk synth: every environment", cli_full, cli_full / cli_floor)]
+    if not args.skip_tests:
+        rows.append(("test suite (pytest, whole)", timed([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]), None))
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'measurement':<{width}}  {'seconds':>8}  {'x floor':>8}   (median of {args.repeat}, {os.cpu_count()} cores)")
+    for name, seconds, ratio in rows:
+        print(f"{name:<{width}}  {seconds:8.2f}  {'' if ratio is None else f'{ratio:8.2f}'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Deployable units of one environment; they compose constructs from ``ml_constructs``."""

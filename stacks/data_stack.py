@@ -1,0 +1,104 @@
+"""Stateful storage: the environment's KMS key and buckets. Never replaced by a stateless change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+
+from config.schema import DataConfig
+from constructs import Construct
+from ml_constructs import (
+    AccessLogsBucket,
+    AccessLogsBucketProps,
+    BucketLifecycle,
+    EncryptionKey,
+    EncryptionKeyProps,
+    SecureBucket,
+    SecureBucketProps,
+)
+
+TRAINING_PREFIX = "training/"
+"""Datasets land in ``training/<dataset>/{train,validation,test}/`` with a ``_SUCCESS`` marker."""
+TRAINING_JOBS_PREFIX = "training-jobs/"
+BATCH_INPUT_PREFIX = "input/"
+BATCH_OUTPUT_PREFIX = "output/"
+
+
+class DataStack(Stack):
+    """KMS key, training-data, model-artifact, batch and access-log buckets.
+
+    Batch inputs and outputs share one bucket under ``input/`` and ``output/``: they have the
+    same transient lifecycle, IAM is scoped per prefix anyway, and a transform job's output key
+    mirrors its input key. Training data and model artifacts get buckets of their own because
+    they live longer, are versioned and are read by different principals.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, data: DataConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal_policy = RemovalPolicy.RETAIN if data.retain else RemovalPolicy.DESTROY
+
+        def bucket_name(purpose: str) -> str:
+            # At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name.
+            return f"{prefix}-{purpose}-{self.account}-{self.region}"
+
+        self.key = EncryptionKey(
+            self,
+            "DataKey",
+            EncryptionKeyProps(
+                alias=f"{prefix}-data",
+                description=f"Encrypts {prefix} training data, model artifacts, batch data and job volumes",
+                removal_policy=removal_policy,
+                pending_window_days=30 if data.retain else 7,
+            ),
+        ).key
+        self.access_logs = AccessLogsBucket(
+            self, "AccessLogs", AccessLogsBucketProps(removal_policy=removal_policy, log_retention_days=data.access_log_retention_days)
+        )
+        durable = BucketLifecycle(
+            noncurrent_version_expiration_days=data.noncurrent_version_expiration_days,
+            abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,
+        )
+        self.training_data = SecureBucket(
+            self,
+            "TrainingData",
+            SecureBucketProps(
+                bucket_name=bucket_name("data"),
+                encryption_key=self.key,
+                access_logs=self.access_logs,
+                access_logs_prefix="training-data/",
+                event_bridge_enabled=True,
+                lifecycle=durable,
+                removal_policy=removal_policy,
+            ),
+        )
+        self.model_artifacts = SecureBucket(
+            self,
+            "ModelArtifacts",
+            SecureBucketProps(
+                bucket_name=bucket_name("models"),
+                encryption_key=self.key,
+                access_logs=self.access_logs,
+                access_logs_prefix="model-artifacts/",
+                lifecycle=durable,
+                removal_policy=removal_policy,
+            ),
+        )
+        self.batch = SecureBucket(
+            self,
+            "Batch",
+            SecureBucketProps(
+                bucket_name=bucket_name("batch"),
+                encryption_key=self.key,
+                access_logs=self.access_logs,
+                access_logs_prefix="batch/",
+                # Re-creatable from the inputs and the model: no version history to pay for.
+                versioned=False,
+                event_bridge_enabled=True,
+                lifecycle=BucketLifecycle(
+                    abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,
+                    current_object_expiration_days=data.batch_expiration_days,
+                ),
+                removal_policy=removal_policy,
+            ),
+        )

@@ -1,0 +1,37 @@
+"""One environment (dev, prod, ...) as a CDK Stage: the same stacks, configured per environment."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags, Validations
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+
+from config.schema import EnvironmentConfig
+from constructs import Construct
+from stacks.data_stack import DataStack
+from stacks.training_stack import TrainingStack
+
+
+class EnvironmentStage(Stage):
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        env = Environment(account=config.account, region=config.region)
+        super().__init__(scope, config.name, env=env)
+        common = {"env": env, "termination_protection": config.termination_protection}
+
+        self.data = DataStack(self, "Data", prefix=config.prefix, data=config.data, **common)
+        self.training = TrainingStack(
+            self,
+            "Training",
+            training=config.training,
+            training_data=self.data.training_data,
+            model_artifacts=self.data.model_artifacts,
+            **common,
+        )
+
+        for key, value in config.tags.items():
+            Tags.of(self).add(key, value)
+        if config.permissions_boundary_arn:
+            boundary = iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", config.permissions_boundary_arn)
+            iam.PermissionsBoundary.of(self).apply(boundary)
+        # Every finding fails synth unless acknowledged with a reason next to the resource.
+        Validations.of(self).add_plugins(AwsSolutionsChecks(self))

@@ -1,0 +1,157 @@
+"""Bad configuration fails with one message naming the file, field, value and what is allowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import ConfigError, available_environments, load_environment
+from config.loader import CONFIG_DIR
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def write_config(directory: Path, name: str, content: dict[str, Any] | str) -> Path:
+    path = directory / f"{name}.yaml"
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    return path
+
+
+def dev_config() -> dict[str, Any]:
+    return yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+
+
+def error_for(tmp_path: Path, content: dict[str, Any] | str, name: str = "dev") -> str:
+    write_config(tmp_path, name, content)
+    with pytest.raises(ConfigError) as caught:
+        load_environment(name, config_dir=tmp_path)
+    return str(caught.value)
+
+
+def test_shipped_environments_load() -> None:
+    assert available_environments() == ["dev", "prod"]
+    dev, prod = load_environment("dev"), load_environment("prod")
+    assert (dev.data.retain, prod.data.retain) == (False, True)
+    assert (dev.termination_protection, prod.termination_protection) == (False, True)
+    assert dev.training.spot.enabled
+    assert not prod.training.spot.enabled
+
+
+def test_unknown_key_names_the_typo_and_suggests_the_field(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["instance_typ"] = config["training"].pop("instance_type")
+    message = error_for(tmp_path, config)
+    assert "dev.yaml: training.instance_typ is not a known field (did you mean 'instance_type'?)" in message
+    assert "training.instance_type is required but missing" in message
+
+
+def test_malformed_account_id(tmp_path: Path) -> None:
+    config = dev_config() | {"account": "12345"}
+    message = error_for(tmp_path, config)
+    assert "dev.yaml: account = '12345': allowed: a 12-digit AWS account id in quotes" in message
+
+
+def test_unquoted_account_id_is_rejected_rather_than_misread(tmp_path: Path) -> None:
+    message = error_for(tmp_path, dev_config() | {"account": 123456789012})
+    assert "account = 123456789012: must be a quoted string" in message
+
+
+def test_unknown_region(tmp_path: Path) -> None:
+    message = error_for(tmp_path, dev_config() | {"region": "eu-middle-9"})
+    assert "dev.yaml: region = 'eu-middle-9': allowed: an AWS region where SageMaker's XGBoost container is published" in message
+    assert "eu-west-1" in message
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["data"]["retain"]
+    message = error_for(tmp_path, config)
+    assert message.endswith(
+        "dev.yaml: data.retain is required but missing (keep buckets and key when the stack is deleted (required true in production))"
+    )
+
+
+def test_number_out_of_range(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["instance_count"] = 0
+    message = error_for(tmp_path, config)
+    assert "dev.yaml: training.instance_count = 0: allowed: greater than or equal to 1" in message
+
+
+def test_instance_type_must_be_an_ml_instance(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["instance_type"] = "m5.xlarge"
+    message = error_for(tmp_path, config)
+    assert "training.instance_type = 'm5.xlarge': allowed: a SageMaker instance type of the form ml.<family>.<size>" in message
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "account: '111111111111'\nregion: [eu-west-1\n")
+    assert message.startswith(f"{tmp_path}/dev.yaml: not valid YAML at line 3, column 1:")
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    assert "expected a mapping of fields" in error_for(tmp_path, "- just\n- a list\n")
+
+
+def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
+    write_config(tmp_path, "dev", dev_config())
+    with pytest.raises(ConfigError, match=r"unknown environment 'staging'; allowed: dev \(one file per environment"):
+        load_environment("staging", config_dir=tmp_path)
+
+
+def test_production_must_retain_data(tmp_path: Path) -> None:
+    config = dev_config() | {"production": True, "termination_protection": True}
+    message = error_for(tmp_path, config)
+    assert "data.retain = False: allowed: true when production is true" in message
+
+
+def test_spot_wait_shorter_than_runtime(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["spot"] = {"enabled": True, "max_wait_seconds": 60}
+    assert "training.spot.max_wait_seconds = 60: allowed: at least training.max_runtime_seconds (3600)" in error_for(tmp_path, config)
+
+
+def test_unknown_framework_version_lists_the_known_ones(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["framework_version"] = "9.9-9"
+    message = error_for(tmp_path, config)
+    assert "training.framework_version = '9.9-9': allowed: a SageMaker XGBoost script-mode container version: 1.2-1," in message
+
+
+def test_quality_threshold_outside_probability_range(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["quality_gate"] = {"metric": "validation:auc", "threshold": 1.5}
+    assert "quality_gate.threshold = 1.5: allowed: 0 to 1 for validation:auc" in error_for(tmp_path, config)
+
+
+def test_bad_schedule_expression(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["schedule"] = "every monday"
+    assert "training.schedule = 'every monday': allowed: an EventBridge schedule" in error_for(tmp_path, config)
+
+
+def test_bad_permissions_boundary_arn(tmp_path: Path) -> None:
+    message = error_for(tmp_path, dev_config() | {"permissions_boundary_arn": "team-boundary"})
+    assert "permissions_boundary_arn = 'team-boundary': allowed: an IAM managed policy ARN" in message
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [("staging", "error: unknown environment 'staging'; allowed: dev, prod")],
+)
+def test_app_exits_2_with_the_message_and_no_traceback(selection: str, expected: str) -> None:
+    """What `cdk synth -c env=staging` runs: the app, with the CLI's context in the environment."""
+    env = os.environ | {"CDK_CONTEXT_JSON": json.dumps({"env": selection}), "CDK_OUTDIR": "/nonexistent"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(expected)
+    assert "Traceback" not in result.stderr
+    assert "jsii" not in result.stderr

@@ -1,0 +1,123 @@
+"""The Data stack: encrypted, private, TLS-only buckets and a rotated key; kept in prod."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import SynthesizedEnvironment, SynthesizedStack
+
+
+def buckets(stack: SynthesizedStack) -> dict[str, dict[str, Any]]:
+    return stack.resources("AWS::S3::Bucket")
+
+
+def bucket(stack: SynthesizedStack, logical_prefix: str) -> dict[str, Any]:
+    (found,) = [v for k, v in buckets(stack).items() if k.startswith(logical_prefix)]
+    return found["Properties"]
+
+
+@pytest.fixture(params=["dev", "prod"], scope="module")
+def data(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedEnvironment]) -> SynthesizedStack:
+    return synthesized[request.param]["Data"]
+
+
+def test_key_rotates_and_has_an_alias(data: SynthesizedStack) -> None:
+    assert data.resource("AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
+    alias = data.resource("AWS::KMS::Alias")["Properties"]["AliasName"]
+    assert alias == f"alias/mlops-{data.environment}-data"
+
+
+def test_data_buckets_use_the_customer_managed_key_with_bucket_keys(data: SynthesizedStack) -> None:
+    key_id = next(iter(data.resources("AWS::KMS::Key")))
+    for name in ("TrainingData", "ModelArtifacts", "Batch"):
+        (rule,) = bucket(data, name)["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["BucketKeyEnabled"] is True
+        assert rule["ServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+
+
+def test_access_log_bucket_uses_sse_s3_because_s3_log_delivery_requires_it(data: SynthesizedStack) -> None:
+    (rule,) = bucket(data, "AccessLogs")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
+def test_every_bucket_blocks_public_access_and_disables_acls(data: SynthesizedStack) -> None:
+    for properties in (b["Properties"] for b in buckets(data).values()):
+        assert properties["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_every_bucket_denies_requests_without_tls(data: SynthesizedStack) -> None:
+    policies = data.resources("AWS::S3::BucketPolicy").values()
+    protected = set()
+    for policy in policies:
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}:
+                protected.add(policy["Properties"]["Bucket"]["Ref"])
+    assert protected == set(buckets(data))
+
+
+def test_every_bucket_but_the_log_bucket_logs_access(data: SynthesizedStack) -> None:
+    log_bucket = next(k for k in buckets(data) if k.startswith("AccessLogs"))
+    for name, resource in buckets(data).items():
+        if name != log_bucket:
+            assert resource["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": log_bucket}
+
+
+def test_durable_data_is_versioned_and_transient_data_expires(data: SynthesizedStack) -> None:
+    for name in ("TrainingData", "ModelArtifacts"):
+        properties = bucket(data, name)
+        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+        rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+        assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
+        assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    batch_rules = {rule["Id"]: rule for rule in bucket(data, "Batch")["LifecycleConfiguration"]["Rules"]}
+    assert set(batch_rules) == {"abort-incomplete-multipart-uploads", "expire-current-objects"}
+
+
+def test_training_and_batch_buckets_send_events_to_eventbridge_without_a_custom_resource(data: SynthesizedStack) -> None:
+    for name in ("TrainingData", "Batch"):
+        assert bucket(data, name)["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    assert "NotificationConfiguration" not in bucket(data, "ModelArtifacts")
+    assert not [r for r in data.template["Resources"].values() if r["Type"].startswith("Custom::")]
+    assert not data.resources("AWS::Lambda::Function")
+
+
+def test_bucket_names_are_stable_and_fit_s3_limits(data: SynthesizedStack) -> None:
+    names = sorted(bucket(data, name)["BucketName"] for name in ("TrainingData", "ModelArtifacts", "Batch"))
+    env = data.environment
+    account = {"dev": "111111111111", "prod": "222222222222"}[env]
+    assert names == [f"mlops-{env}-{purpose}-{account}-eu-west-1" for purpose in ("batch", "data", "models")]
+    assert all(len(name) <= 63 for name in names)
+
+
+def test_prod_retains_data_and_dev_may_be_torn_down(dev: SynthesizedEnvironment, prod: SynthesizedEnvironment) -> None:
+    stateful = ("AWS::S3::Bucket", "AWS::KMS::Key")
+    for environment, policy in ((prod, "Retain"), (dev, "Delete")):
+        for resource_type in stateful:
+            for resource in environment["Data"].resources(resource_type).values():
+                assert resource["DeletionPolicy"] == policy
+                assert resource["UpdateReplacePolicy"] == policy
+    assert prod["Data"].resource("AWS::KMS::Key")["Properties"]["PendingWindowInDays"] == 30
+
+
+def test_termination_protection_follows_config(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    import json
+
+    for environment in synthesized.values():
+        manifest = json.loads((next(iter(environment.stacks.values())).directory / "manifest.json").read_text())
+        flags = {
+            a["properties"].get("terminationProtection", False)
+            for a in manifest["artifacts"].values()
+            if a["type"] == "aws:cloudformation:stack"
+        }
+        assert flags == {environment.config.termination_protection}
