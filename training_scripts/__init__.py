@@ -1,0 +1,1 @@
+"""Code that runs inside SageMaker containers (packaged as sourcedir.tar.gz)."""
