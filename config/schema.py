@@ -146,6 +146,17 @@ class SpotTraining(StrictModel):
     max_wait_seconds: int = Field(7200, ge=60, le=2419200, description="must be at least training.max_runtime_seconds")
 
 
+DatasetPrefix = Annotated[
+    str,
+    AfterValidator(_matches(r"training/[A-Za-z0-9._=-]+/", "a dataset folder under training/, e.g. training/latest/ (ending with '/')")),
+]
+
+
+class TrainingSchedule(StrictModel):
+    expression: ScheduleExpression
+    dataset: DatasetPrefix = Field(description="the dataset the scheduled run trains on")
+
+
 class TrainingConfig(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] = Field(default_factory=latest_xgboost_framework_version)
     instance_type: InstanceType
@@ -155,7 +166,7 @@ class TrainingConfig(StrictModel):
     spot: SpotTraining = SpotTraining()
     hyperparameters: Hyperparameters = Hyperparameters()
     quality_gate: QualityGate
-    schedule: ScheduleExpression | None = Field(None, description="optional periodic retraining on the latest dataset")
+    schedule: TrainingSchedule | None = Field(None, description="optional periodic retraining on a fixed dataset folder")
 
     @model_validator(mode="after")
     def _spot_waits_longer_than_it_runs(self) -> TrainingConfig:
@@ -167,6 +178,13 @@ class TrainingConfig(StrictModel):
         return self
 
 
+EmailAddress = Annotated[str, AfterValidator(_matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address such as ml-team@example.com"))]
+
+
+class NotificationsConfig(StrictModel):
+    emails: list[EmailAddress] = Field(default_factory=list, max_length=20, description="subscribed to pipeline notifications")
+
+
 class EnvironmentConfig(StrictModel):
     name: str = Field(description="the file's name; set by the loader")
     account: AccountId
@@ -176,6 +194,7 @@ class EnvironmentConfig(StrictModel):
     termination_protection: bool = False
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
     permissions_boundary_arn: PolicyArn | None = None
+    notifications: NotificationsConfig = NotificationsConfig()
     data: DataConfig
     training: TrainingConfig
 

@@ -21,6 +21,7 @@ from ml_constructs import (
 TRAINING_PREFIX = "training/"
 """Datasets land in ``training/<dataset>/{train,validation,test}/`` with a ``_SUCCESS`` marker."""
 TRAINING_JOBS_PREFIX = "training-jobs/"
+CHECKPOINTS_PREFIX = "checkpoints/"
 BATCH_INPUT_PREFIX = "input/"
 BATCH_OUTPUT_PREFIX = "output/"
 

@@ -22,9 +22,13 @@ class EnvironmentStage(Stage):
         self.training = TrainingStack(
             self,
             "Training",
+            prefix=config.prefix,
             training=config.training,
             training_data=self.data.training_data,
             model_artifacts=self.data.model_artifacts,
+            encryption_key=self.data.key,
+            notification_emails=config.notifications.emails,
+            retain=config.data.retain,
             **common,
         )
 

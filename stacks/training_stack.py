@@ -1,16 +1,27 @@
-"""Training: the SageMaker execution role for training jobs (the pipeline builds on it)."""
+"""Training: the pipeline that trains, gates and registers a model, and what starts it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 
 from config.schema import TrainingConfig
 from constructs import Construct
 from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
 from ml_constructs.images import xgboost_image
-from stacks.data_stack import TRAINING_JOBS_PREFIX, TRAINING_PREFIX
+from ml_constructs.notifications import NotificationTopic, NotificationTopicProps
+from ml_constructs.registry import ModelRegistry, ModelRegistryProps
+from ml_constructs.source_bundle import SourceBundle, SourceBundleProps
+from ml_constructs.training_pipeline import QualityGateSettings, TrainingJobSettings, TrainingPipeline, TrainingPipelineProps
+from ml_constructs.triggers import DatasetTrigger, DatasetTriggerProps, ScheduledStart, ScheduledStartProps
+from stacks.data_stack import CHECKPOINTS_PREFIX, TRAINING_JOBS_PREFIX, TRAINING_PREFIX
+from training_scripts.metric_log import metric_definitions
+
+TRAINING_SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "training_scripts"
 
 
 class TrainingStack(Stack):
@@ -19,18 +30,118 @@ class TrainingStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
+        prefix: str,
         training: TrainingConfig,
         training_data: SecureBucket,
         model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+        notification_emails: list[str],
+        retain: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        registry_account, repository, self.image_uri = xgboost_image(training.framework_version, self.region)
-        self.execution_role = SageMakerExecutionRole(
-            self,
-            "TrainingJobRole",
-            SageMakerExecutionRoleProps(description="Runs the XGBoost training jobs", log_kinds=("TrainingJobs",)),
+        registry_account, repository, training_image = xgboost_image(training.framework_version, self.region)
+        inference_registry, inference_repository, inference_image = xgboost_image(training.framework_version, self.region, "inference")
+
+        training_role = SageMakerExecutionRole(
+            self, "TrainingJobRole", SageMakerExecutionRoleProps(description="Runs the XGBoost training jobs", log_kinds=("TrainingJobs",))
         )
-        training_data.grant_read_prefix(self.execution_role, TRAINING_PREFIX)
-        model_artifacts.grant_write_prefix(self.execution_role, TRAINING_JOBS_PREFIX)
-        self.execution_role.allow_image_pull(registry_account, repository)
+        training_data.grant_read_prefix(training_role, TRAINING_PREFIX)
+        model_artifacts.grant_write_prefix(training_role, TRAINING_JOBS_PREFIX)
+        if training.spot.enabled:
+            model_artifacts.grant_read_prefix(training_role, CHECKPOINTS_PREFIX)
+            model_artifacts.grant_write_prefix(training_role, CHECKPOINTS_PREFIX)
+        training_role.allow_image_pull(registry_account, repository)
+
+        # The role of the models the pipeline creates (batch transform and ad-hoc endpoints).
+        model_role = SageMakerExecutionRole(
+            self,
+            "ModelRole",
+            SageMakerExecutionRoleProps(
+                description="Hosts models trained by the pipeline", log_kinds=("Endpoints", "TransformJobs"), publishes_metrics=False
+            ),
+        )
+        model_artifacts.grant_read_prefix(model_role, TRAINING_JOBS_PREFIX)
+        model_role.allow_image_pull(inference_registry, inference_repository)
+
+        source = SourceBundle(self, "TrainingCode", SourceBundleProps(source_dir=TRAINING_SCRIPTS_DIR, entry_point="train.py"))
+        source.grant_read(training_role, self.region)
+
+        self.notifications = NotificationTopic(
+            self,
+            "Notifications",
+            NotificationTopicProps(display_name=f"{prefix} training pipeline", encryption_key=encryption_key, emails=notification_emails),
+        )
+        self.registry = ModelRegistry(
+            self,
+            "Registry",
+            ModelRegistryProps(
+                group_name=f"{prefix}-xgboost",
+                description=f"XGBoost models trained by the {prefix} training pipeline",
+                removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            ),
+        )
+        hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}
+        self.pipeline = TrainingPipeline(
+            self,
+            "Pipeline",
+            TrainingPipelineProps(
+                name_prefix=prefix,
+                job=TrainingJobSettings(
+                    training_image=training_image,
+                    inference_image=inference_image,
+                    framework_version=training.framework_version,
+                    instance_type=training.instance_type,
+                    instance_count=training.instance_count,
+                    volume_size_gb=training.volume_size_gb,
+                    max_runtime_seconds=training.max_runtime_seconds,
+                    hyperparameters=hyperparameters,
+                    metric_definitions=metric_definitions(),
+                    spot=training.spot.enabled,
+                    max_wait_seconds=training.spot.max_wait_seconds if training.spot.enabled else None,
+                ),
+                gate=QualityGateSettings(
+                    metric=training.quality_gate.metric,
+                    threshold=training.quality_gate.threshold,
+                    higher_is_better=training.quality_gate.higher_is_better,
+                ),
+                source=source,
+                training_role=training_role,
+                model_role=model_role,
+                training_data=training_data,
+                model_artifacts=model_artifacts,
+                encryption_key=encryption_key,
+                registry=self.registry,
+                notifications=self.notifications,
+                dataset_prefix=TRAINING_PREFIX,
+                output_prefix=TRAINING_JOBS_PREFIX,
+                checkpoint_prefix=CHECKPOINTS_PREFIX,
+                tags={"pipeline": f"{prefix}-training"},
+                log_retention=logs.RetentionDays.ONE_YEAR if retain else logs.RetentionDays.ONE_MONTH,
+                log_removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            ),
+        )
+        self.dataset_trigger = DatasetTrigger(
+            self,
+            "DatasetTrigger",
+            DatasetTriggerProps(
+                bucket=training_data,
+                prefix=TRAINING_PREFIX,
+                state_machine=self.pipeline.state_machine,
+                description=f"Train when s3://{training_data.bucket_name}/{TRAINING_PREFIX}<dataset>/_SUCCESS lands",
+            ),
+        )
+        if training.schedule:
+            ScheduledStart(
+                self,
+                "Schedule",
+                ScheduledStartProps(
+                    schedule_expression=training.schedule.expression,
+                    state_machine=self.pipeline.state_machine,
+                    input={"dataset": training.schedule.dataset},
+                    description=f"Retrain on {training.schedule.dataset} ({training.schedule.expression})",
+                ),
+            )
+        CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine_arn, description="Start a run: see README, 'Training'")
+        CfnOutput(self, "ModelPackageGroupName", value=self.registry.group_name)
+        CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic_arn)

@@ -14,7 +14,10 @@ from cfnlint.api import ManualArgs, lint
 from tests.conftest import SynthesizedEnvironment, SynthesizedStack, all_stacks
 
 # cfn-lint findings we accept, each with the reason (errors are never ignored).
-IGNORED_CFN_LINT_RULES: dict[str, str] = {}
+IGNORED_CFN_LINT_RULES: dict[str, str] = {
+    "W3005": "aws-cdk-lib's StateMachine adds DependsOn on its role next to the GetAtt that already orders them; "
+    "redundant, not wrong, and not ours to change in generated output.",
+}
 
 
 def validation_report(synthesized: dict[str, SynthesizedEnvironment]) -> dict:

@@ -134,8 +134,19 @@ def test_quality_threshold_outside_probability_range(tmp_path: Path) -> None:
 
 def test_bad_schedule_expression(tmp_path: Path) -> None:
     config = dev_config()
-    config["training"]["schedule"] = "every monday"
-    assert "training.schedule = 'every monday': allowed: an EventBridge schedule" in error_for(tmp_path, config)
+    config["training"]["schedule"] = {"expression": "every monday", "dataset": "training/latest/"}
+    assert "training.schedule.expression = 'every monday': allowed: an EventBridge schedule" in error_for(tmp_path, config)
+
+
+def test_schedule_dataset_must_be_a_training_folder(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["schedule"] = {"expression": "rate(7 days)", "dataset": "latest"}
+    assert "training.schedule.dataset = 'latest': allowed: a dataset folder under training/" in error_for(tmp_path, config)
+
+
+def test_bad_notification_email(tmp_path: Path) -> None:
+    config = dev_config() | {"notifications": {"emails": ["not-an-address"]}}
+    assert "notifications.emails.0 = 'not-an-address': allowed: an e-mail address" in error_for(tmp_path, config)
 
 
 def test_bad_permissions_boundary_arn(tmp_path: Path) -> None:

@@ -1,0 +1,46 @@
+"""A SageMaker model package group: the environment's model registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+
+from constructs import Construct
+from ml_constructs.nag import acknowledge_wildcard_resource
+
+
+@dataclass(frozen=True)
+class ModelRegistryProps:
+    group_name: str
+    description: str
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    """Registered versions are the record of what was trained and approved: keep them."""
+
+
+class ModelRegistry(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: ModelRegistryProps) -> None:
+        super().__init__(scope, construct_id)
+        self.group_name = props.group_name
+        group = sagemaker.CfnModelPackageGroup(
+            self, "Group", model_package_group_name=props.group_name, model_package_group_description=props.description
+        )
+        group.apply_removal_policy(props.removal_policy)
+        stack = Stack.of(self)
+        self.group_arn = stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=props.group_name)
+        self.versions_arn = stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{props.group_name}/*")
+
+    def grant_register(self, grantee: iam.IGrantable) -> None:
+        """Register new versions in this group (never approve them: that is a person's decision)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"], resources=[self.versions_arn])
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeModelPackageGroup"], resources=[self.group_arn])
+        )
+        if isinstance(grantee, Construct):
+            acknowledge_wildcard_resource(
+                grantee, self.versions_arn, f"Version numbers are assigned at registration; limited to group {self.group_name}."
+            )

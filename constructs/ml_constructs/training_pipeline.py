@@ -1,0 +1,406 @@
+"""A Step Functions pipeline that trains, gates on quality, and registers an XGBoost model.
+
+    ResolveDataset → CheckDataset → ListChannels → CheckChannels → Train (.sync)
+      → QualityGate → CreateModel → RegisterModel → NotifySuccess
+    any failure → NotifyFailure → Failed
+
+Input: ``{"dataset": "training/<name>/"}`` (manual start or schedule) or
+``{"marker_key": "training/<name>/_SUCCESS"}`` (the S3 trigger). The dataset folder holds
+``train/`` and ``validation/`` (and optionally ``test/``) channel folders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+
+from constructs import Construct
+from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, throttling_retry
+from ml_constructs.iam import SageMakerExecutionRole
+from ml_constructs.nag import acknowledge_wildcard_resource
+from ml_constructs.notifications import NotificationTopic
+from ml_constructs.registry import ModelRegistry
+from ml_constructs.source_bundle import SourceBundle
+from ml_constructs.storage import SecureBucket
+
+CODE_CHANNEL_PATH = "/opt/ml/input/data/code/sourcedir.tar.gz"
+"""Where script mode finds the code when it arrives as an input channel: with network
+isolation the container cannot download it from S3 itself."""
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+DATA_CHANNELS = ("train", "validation", "test")
+REQUIRED_CHANNELS = ("train", "validation")
+
+
+@dataclass(frozen=True)
+class TrainingJobSettings:
+    training_image: str
+    inference_image: str
+    framework_version: str
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_runtime_seconds: int
+    hyperparameters: Mapping[str, str]
+    metric_definitions: Sequence[Mapping[str, str]]
+    spot: bool = False
+    max_wait_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.instance_count < 1:
+            raise ValueError(f"TrainingJobSettings.instance_count: {self.instance_count} must be at least 1")
+        if self.spot and (self.max_wait_seconds is None or self.max_wait_seconds < self.max_runtime_seconds):
+            raise ValueError(
+                f"TrainingJobSettings.max_wait_seconds: {self.max_wait_seconds} must be at least max_runtime_seconds "
+                f"({self.max_runtime_seconds}) with spot training"
+            )
+        reserved = {k for k in self.hyperparameters if k.startswith("sagemaker_")}
+        if reserved:
+            raise ValueError(f"TrainingJobSettings.hyperparameters: {sorted(reserved)} are set by the pipeline")
+
+
+@dataclass(frozen=True)
+class QualityGateSettings:
+    metric: str
+    """A metric definition name, e.g. ``validation:auc``."""
+    threshold: float
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class TrainingPipelineProps:
+    name_prefix: str
+    job: TrainingJobSettings
+    gate: QualityGateSettings
+    source: SourceBundle
+    training_role: SageMakerExecutionRole
+    model_role: SageMakerExecutionRole
+    training_data: SecureBucket
+    model_artifacts: SecureBucket
+    encryption_key: kms.IKey
+    registry: ModelRegistry
+    notifications: NotificationTopic
+    dataset_prefix: str = "training/"
+    output_prefix: str = "training-jobs/"
+    checkpoint_prefix: str = "checkpoints/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        if self.gate.metric not in {d["Name"] for d in self.job.metric_definitions}:
+            raise ValueError(
+                f"QualityGateSettings.metric: {self.gate.metric!r} is not one of the job's metric definitions "
+                f"({', '.join(d['Name'] for d in self.job.metric_definitions)})"
+            )
+        if len(self.name_prefix) > 20:
+            raise ValueError(f"TrainingPipelineProps.name_prefix: {self.name_prefix!r} is longer than 20 characters")
+
+
+class TrainingPipeline(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: TrainingPipelineProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        stack = Stack.of(self)
+        job_timeout = (props.job.max_wait_seconds if props.job.spot else None) or props.job.max_runtime_seconds
+        log_group = logs.LogGroup(self, "Logs", retention=props.log_retention, removal_policy=props.log_removal_policy)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition())),
+            # Long enough for the job itself plus the steps around it; never unbounded.
+            timeout=Duration.seconds(job_timeout + 3600),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self._grant_permissions()
+        acknowledge_wildcard_resource(
+            self.state_machine,
+            "*",
+            "CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and X-Ray "
+            "(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) have no resource-level permissions.",
+        )
+
+    # --- definition --------------------------------------------------------------------------
+
+    def definition(self) -> dict[str, Any]:
+        p = self.props
+        states: dict[str, State] = {
+            "ResolveDataset": {
+                "Type": "Pass",
+                "Comment": "Accept {dataset} (manual, schedule) or {marker_key} (S3 trigger); name the job after the execution.",
+                "Assign": {
+                    "dataset": jsonata(
+                        "$exists($states.input.marker_key) ? $substringBefore($states.input.marker_key, '_SUCCESS')"
+                        " : ($exists($states.input.dataset) ? $string($states.input.dataset) : '')"
+                    ),
+                    # Job names: 63 characters of [A-Za-z0-9-]; execution names are unique per state machine.
+                    "jobName": jsonata(
+                        f"{quote(p.name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
+                        f" 0, {62 - len(p.name_prefix)})"
+                    ),
+                },
+                "Next": "CheckDataset",
+            },
+            "CheckDataset": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": jsonata(f"$contains($dataset, /^{_regex_escape(p.dataset_prefix)}[A-Za-z0-9._=-]+\\/$/)"),
+                        "Next": "ListChannels",
+                    }
+                ],
+                "Default": "InvalidInput",
+            },
+            "InvalidInput": failure(
+                "InvalidInput",
+                f'\'Start the pipeline with {{"dataset": "{p.dataset_prefix}<name>/"}}; got \' & $string($states.input)',
+                "NotifyFailure",
+            ),
+            "ListChannels": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+                "Arguments": {"Bucket": p.training_data.bucket_name, "Prefix": jsonata("$dataset"), "Delimiter": "/"},
+                "Assign": {"channels": jsonata("[$states.result.CommonPrefixes.Prefix]")},
+                "Retry": [throttling_retry("S3")],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "CheckChannels",
+            },
+            "CheckChannels": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": jsonata(" and ".join(f"($dataset & '{c}/') in $channels" for c in REQUIRED_CHANNELS)),
+                        "Next": "Train",
+                    }
+                ],
+                "Default": "MissingChannels",
+            },
+            "MissingChannels": failure(
+                "MissingChannels",
+                f"'Dataset s3://{p.training_data.bucket_name}/' & $dataset & ' needs the folders "
+                f"{' and '.join(c + '/' for c in REQUIRED_CHANNELS)}; found: ' & $join($channels, ', ')",
+                "NotifyFailure",
+            ),
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Arguments": self._training_job_request(),
+                "Assign": {
+                    "training": jsonata(
+                        "{'name': $states.result.TrainingJobName, 'artifact': $states.result.ModelArtifacts.S3ModelArtifacts,"
+                        " 'metrics': [$states.result.FinalMetricDataList.{'name': MetricName, 'value': Value}]}"
+                    )
+                },
+                "Retry": [SAGEMAKER_RETRY],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "QualityGate",
+            },
+            "QualityGate": {
+                "Type": "Choice",
+                "Choices": [{"Condition": jsonata(self._gate_condition()), "Next": "CreateModel"}],
+                "Default": "QualityGateFailed",
+            },
+            "QualityGateFailed": failure("QualityGateFailed", self._gate_cause(), "NotifyFailure"),
+            "CreateModel": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createModel",
+                "Arguments": {
+                    "ModelName": jsonata("$jobName"),
+                    "ExecutionRoleArn": p.model_role.role_arn,
+                    "PrimaryContainer": {"Image": p.job.inference_image, "ModelDataUrl": jsonata("$training.artifact")},
+                    "EnableNetworkIsolation": True,
+                    "Tags": self._tags(),
+                },
+                "Retry": [SAGEMAKER_RETRY],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "RegisterModel",
+            },
+            "RegisterModel": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+                "Arguments": {
+                    "ModelPackageGroupName": p.registry.group_name,
+                    "ModelPackageDescription": jsonata(f"'Trained by ' & $jobName & ' on s3://{p.training_data.bucket_name}/' & $dataset"),
+                    "ModelApprovalStatus": "PendingManualApproval",
+                    "InferenceSpecification": {
+                        "Containers": [
+                            {
+                                "Image": p.job.inference_image,
+                                "ModelDataUrl": jsonata("$training.artifact"),
+                                "Framework": "XGBOOST",
+                                "FrameworkVersion": p.job.framework_version,
+                            }
+                        ],
+                        "SupportedContentTypes": ["text/csv"],
+                        "SupportedResponseMIMETypes": ["text/csv"],
+                    },
+                    "CustomerMetadataProperties": jsonata(
+                        "$merge([{'training_job': $jobName, 'dataset': $dataset, 'execution': $states.context.Execution.Id},"
+                        " $merge($training.metrics.{name: $string(value)})])"
+                    ),
+                    "Tags": self._tags(),
+                },
+                "Assign": {"modelPackageArn": jsonata("$states.result.ModelPackageArn")},
+                "Retry": [throttling_retry("SageMaker")],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "NotifySuccess",
+            },
+            "NotifySuccess": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Arguments": {
+                    "TopicArn": p.notifications.topic_arn,
+                    "Subject": f"[{p.name_prefix}] model registered, pending approval",
+                    "Message": jsonata(
+                        "$string({'result': 'registered (PendingManualApproval)', 'model_package': $modelPackageArn,"
+                        " 'training_job': $jobName, 'dataset': $dataset, 'artifact': $training.artifact,"
+                        " 'metrics': $merge($training.metrics.{name: value}), 'execution': $states.context.Execution.Id}, true)"
+                    ),
+                },
+                "Retry": [throttling_retry("Sns")],
+                "Output": jsonata("{'modelPackageArn': $modelPackageArn, 'trainingJobName': $jobName, 'artifact': $training.artifact}"),
+                "Next": "Succeeded",
+            },
+            "Succeeded": {"Type": "Succeed"},
+            **notify_and_fail(
+                p.notifications.topic_arn,
+                f"[{p.name_prefix}] training pipeline failed",
+                "{'dataset': $dataset, 'training_job': $jobName}",
+                "Failed",
+            ),
+        }
+        return {
+            "Comment": f"Train, gate on {p.gate.metric}, and register an XGBoost model ({p.name_prefix})",
+            "QueryLanguage": "JSONata",
+            "StartAt": "ResolveDataset",
+            "States": states,
+        }
+
+    def _gate_condition(self) -> str:
+        gate = self.props.gate
+        comparison = ">=" if gate.higher_is_better else "<="
+        return f"($value := $training.metrics[name = {quote(gate.metric)}].value; $exists($value) and $value {comparison} {gate.threshold})"
+
+    def _gate_cause(self) -> str:
+        gate = self.props.gate
+        word = "below" if gate.higher_is_better else "above"
+        return (
+            f"($value := $training.metrics[name = {quote(gate.metric)}].value; $exists($value)"
+            f" ? {quote(gate.metric + ' = ')} & $string($value) & {quote(f' is {word} the threshold {gate.threshold} (training job ')}"
+            f" & $jobName & ')' : {quote(gate.metric + ' was not reported by training job ')} & $jobName)"
+        )
+
+    def _tags(self) -> list[dict[str, str]]:
+        return [{"Key": key, "Value": value} for key, value in sorted(self.props.tags.items())]
+
+    def _training_job_request(self) -> dict[str, Any]:
+        p, job = self.props, self.props.job
+        data_uri = f"s3://{p.training_data.bucket_name}/"
+        source = (
+            f"{{'S3DataType': 'S3Prefix', 'S3DataDistributionType': 'FullyReplicated', 'S3Uri': {quote(data_uri)} & $dataset & $c & '/'}}"
+        )
+        channel = f"{{'ChannelName': $c, 'ContentType': 'text/csv', 'CompressionType': 'None', 'DataSource': {{'S3DataSource': {source}}}}}"
+        code_channel = json.dumps(
+            {
+                "ChannelName": "code",
+                "CompressionType": "None",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated", "S3Uri": "__CODE_URI__"}
+                },
+            }
+        ).replace('"__CODE_URI__"', quote(p.source.s3_uri))
+        present = "$filter(" + json.dumps(list(DATA_CHANNELS)).replace('"', "'") + ", function($c) { ($dataset & $c & '/') in $channels })"
+        request: dict[str, Any] = {
+            "TrainingJobName": jsonata("$jobName"),
+            "RoleArn": p.training_role.role_arn,
+            "AlgorithmSpecification": {
+                "TrainingImage": job.training_image,
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [dict(d) for d in job.metric_definitions],
+                "EnableSageMakerMetricsTimeSeries": True,
+            },
+            "HyperParameters": {
+                **dict(job.hyperparameters),
+                "sagemaker_program": p.source.entry_point,
+                "sagemaker_submit_directory": CODE_CHANNEL_PATH,
+            },
+            "InputDataConfig": jsonata(f"$append($map({present}, function($c) {{ {channel} }}), [{code_channel}])"),
+            "OutputDataConfig": {"S3OutputPath": p.model_artifacts.s3_uri(p.output_prefix), "KmsKeyId": p.encryption_key.key_arn},
+            "ResourceConfig": {
+                "InstanceType": job.instance_type,
+                "InstanceCount": job.instance_count,
+                "VolumeSizeInGB": job.volume_size_gb,
+                "VolumeKmsKeyId": p.encryption_key.key_arn,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+            "Tags": [*self._tags(), {"Key": "dataset", "Value": jsonata("$dataset")}],
+        }
+        if job.spot:
+            request["EnableManagedSpotTraining"] = True
+            request["StoppingCondition"]["MaxWaitTimeInSeconds"] = job.max_wait_seconds
+            request["CheckpointConfig"] = {
+                "S3Uri": jsonata(f"{quote(p.model_artifacts.s3_uri(p.checkpoint_prefix))} & $jobName & '/'"),
+                "LocalPath": CHECKPOINT_LOCAL_PATH,
+            }
+        return request
+
+    # --- permissions -------------------------------------------------------------------------
+
+    def _grant_permissions(self) -> None:
+        p = self.props
+        stack = Stack.of(self)
+        machine = self.state_machine
+
+        def sagemaker_arn(resource: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=f"{p.name_prefix}-*")
+
+        jobs, models = sagemaker_arn("training-job"), sagemaker_arn("model")
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
+                resources=[jobs],
+            )
+        )
+        machine.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:CreateModel", "sagemaker:AddTags"], resources=[models]))
+        # `.sync` waits on SageMaker's job events through this managed rule.
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    stack.format_arn(service="events", resource="rule", resource_name="StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+                ],
+            )
+        )
+        for arn in (jobs, models):
+            acknowledge_wildcard_resource(
+                machine, arn, f"Names are generated per run under the {p.name_prefix}- prefix; limited to that prefix."
+            )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[p.training_data.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{p.dataset_prefix}*"]}},
+            )
+        )
+        p.training_role.grant_pass_role(machine)
+        p.model_role.grant_pass_role(machine)
+        p.registry.grant_register(machine)
+        p.notifications.grant_publish(machine)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
+
+
+def _regex_escape(prefix: str) -> str:
+    return prefix.replace("/", "\\/").replace(".", "\\.")

@@ -1,0 +1,104 @@
+"""EventBridge starts for pipelines: one run per complete S3 dataset, and schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+
+from constructs import Construct
+from ml_constructs.storage import SecureBucket
+
+MARKER_NAME = "_SUCCESS"
+
+
+@dataclass(frozen=True)
+class DatasetTriggerProps:
+    bucket: SecureBucket
+    """Must have EventBridge notifications on (``SecureBucketProps.event_bridge_enabled``)."""
+    prefix: str
+    """Datasets are folders ``<prefix><name>/``; writing ``<prefix><name>/_SUCCESS`` starts a run."""
+    state_machine: sfn.IStateMachine
+    description: str
+    retry_attempts: int = 8
+    max_event_age_hours: int = 6
+
+
+class DatasetTrigger(Construct):
+    """Starts the state machine once per complete dataset, when its ``_SUCCESS`` marker lands.
+
+    Producers upload every file first and the marker last (as Spark and Hadoop jobs do), so a
+    run never sees half a dataset and a thousand files do not start a thousand runs. The run
+    receives ``{"marker_key": "<prefix><name>/_SUCCESS"}``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: DatasetTriggerProps) -> None:
+        super().__init__(scope, construct_id)
+        if not props.prefix.endswith("/") or "*" in props.prefix:
+            raise ValueError(f"DatasetTriggerProps.prefix: {props.prefix!r} must be a folder prefix ending with '/'")
+        self.event_pattern = events.EventPattern(
+            source=["aws.s3"],
+            detail_type=["Object Created"],
+            detail={
+                "bucket": {"name": [props.bucket.bucket_name]},
+                "object": {"key": [{"wildcard": f"{props.prefix}*/{MARKER_NAME}"}]},
+            },
+        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetters")
+        self.rule = events.Rule(self, "Rule", description=props.description, event_pattern=self.event_pattern)
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                props.state_machine,
+                input=events.RuleTargetInput.from_object({"marker_key": events.EventField.from_path("$.detail.object.key")}),
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=props.retry_attempts,
+                max_event_age=Duration.hours(props.max_event_age_hours),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ScheduledStartProps:
+    schedule_expression: str
+    state_machine: sfn.IStateMachine
+    input: Mapping[str, Any]
+    description: str
+
+
+class ScheduledStart(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: ScheduledStartProps) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetters")
+        self.rule = events.Rule(self, "Rule", description=props.description, schedule=events.Schedule.expression(props.schedule_expression))
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                props.state_machine,
+                input=events.RuleTargetInput.from_object(dict(props.input)),
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=8,
+            )
+        )
+
+
+def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
+    """Where EventBridge puts starts it could not deliver: inspect and replay from here."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    Validations.of(queue).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-SQS3",
+            reason="This queue is itself the dead-letter queue of an EventBridge rule target; it needs no DLQ of its own.",
+        )
+    )
+    return queue
