@@ -39,10 +39,6 @@ class DataStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = RemovalPolicy.RETAIN if data.retain else RemovalPolicy.DESTROY
 
-        def bucket_name(purpose: str) -> str:
-            # At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name.
-            return f"{prefix}-{purpose}-{self.account}-{self.region}"
-
         self.key = EncryptionKey(
             self,
             "DataKey",
@@ -60,46 +56,33 @@ class DataStack(Stack):
             noncurrent_version_expiration_days=data.noncurrent_version_expiration_days,
             abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,
         )
-        self.training_data = SecureBucket(
-            self,
-            "TrainingData",
-            SecureBucketProps(
-                bucket_name=bucket_name("data"),
-                encryption_key=self.key,
-                access_logs=self.access_logs,
-                access_logs_prefix="training-data/",
-                event_bridge_enabled=True,
-                lifecycle=durable,
-                removal_policy=removal_policy,
-            ),
-        )
-        self.model_artifacts = SecureBucket(
-            self,
-            "ModelArtifacts",
-            SecureBucketProps(
-                bucket_name=bucket_name("models"),
-                encryption_key=self.key,
-                access_logs=self.access_logs,
-                access_logs_prefix="model-artifacts/",
-                lifecycle=durable,
-                removal_policy=removal_policy,
-            ),
-        )
-        self.batch = SecureBucket(
-            self,
-            "Batch",
-            SecureBucketProps(
-                bucket_name=bucket_name("batch"),
-                encryption_key=self.key,
-                access_logs=self.access_logs,
-                access_logs_prefix="batch/",
-                # Re-creatable from the inputs and the model: no version history to pay for.
-                versioned=False,
-                event_bridge_enabled=True,
-                lifecycle=BucketLifecycle(
-                    abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,
-                    current_object_expiration_days=data.batch_expiration_days,
+
+        def data_bucket(construct_id: str, purpose: str, **props: Any) -> SecureBucket:
+            """Every data bucket: the environment key, access logs under <purpose>/, a stable name."""
+            return SecureBucket(
+                self,
+                construct_id,
+                SecureBucketProps(
+                    # At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name.
+                    bucket_name=f"{prefix}-{purpose}-{self.account}-{self.region}",
+                    encryption_key=self.key,
+                    access_logs=self.access_logs,
+                    access_logs_prefix=f"{purpose}/",
+                    removal_policy=removal_policy,
+                    **props,
                 ),
-                removal_policy=removal_policy,
+            )
+
+        self.training_data = data_bucket("TrainingData", "data", event_bridge_enabled=True, lifecycle=durable)
+        self.model_artifacts = data_bucket("ModelArtifacts", "models", lifecycle=durable)
+        self.batch = data_bucket(
+            "Batch",
+            "batch",
+            # Re-creatable from the inputs and the model: no version history to pay for.
+            versioned=False,
+            event_bridge_enabled=True,
+            lifecycle=BucketLifecycle(
+                abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,
+                current_object_expiration_days=data.batch_expiration_days,
             ),
         )
