@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,10 @@ def _describe_one(path: Path, raw: dict[str, Any], detail: Any) -> str:
         message = message.replace("Input should be", "allowed:")
     elif message.startswith("Input should be"):
         message = "allowed: " + message.removeprefix("Input should be ")
-    if not loc:
-        return f"{_display(path)}: {message}"
+    if not loc or isinstance(value, dict):
+        # A rule across several fields: its message names them.
+        names_a_field = re.match(r"[a-z_]+(\.[a-z_0-9]+)*( = |: )", message)
+        return f"{_display(path)}: {message}" if names_a_field or not loc else f"{_display(path)}: {field}: {message}"
     return f"{_display(path)}: {field} = {value!r}: {message}"
 
 

@@ -178,6 +178,145 @@ class TrainingConfig(StrictModel):
         return self
 
 
+ModelPackageArn = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"arn:aws(-cn|-us-gov)?:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d+",
+            "a versioned model package ARN, arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
+        )
+    ),
+]
+ArtifactKey = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"training-jobs/[A-Za-z0-9._/=-]+/model\.tar\.gz",
+            "the key of a trained model in the model-artifacts bucket, training-jobs/<job>/output/model.tar.gz",
+        )
+    ),
+]
+SubnetId = Annotated[str, AfterValidator(_matches(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0123456789abcdef0"))]
+SecurityGroupId = Annotated[str, AfterValidator(_matches(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"))]
+
+
+class ModelVersion(StrictModel):
+    """Exactly one of: a registered (approved) model package, or a trained artifact."""
+
+    model_package_arn: ModelPackageArn | None = None
+    artifact_key: ArtifactKey | None = None
+    framework_version: Annotated[str, AfterValidator(_known_framework_version)] | None = Field(
+        None, description="container version for artifact_key (default: training.framework_version)"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ModelVersion:
+        if (self.model_package_arn is None) == (self.artifact_key is None):
+            raise ValueError("inference.model: allowed: exactly one of model_package_arn or artifact_key")
+        if self.model_package_arn and self.framework_version:
+            raise ValueError("inference.model.framework_version: allowed only with artifact_key (a model package names its own container)")
+        return self
+
+
+class VariantConfig(StrictModel):
+    instance_type: InstanceType
+    initial_instance_count: int = Field(1, ge=1, le=100)
+
+
+class ServerlessConfig(StrictModel):
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(5, ge=1, le=200)
+
+
+class DataCaptureConfig(StrictModel):
+    enabled: bool = True
+    sampling_percentage: int = Field(20, ge=0, le=100)
+
+
+class ScheduledScaling(StrictModel):
+    name: Annotated[str, AfterValidator(_matches(r"[a-z0-9-]{1,40}", "1-40 lowercase letters, digits and '-'"))]
+    schedule: ScheduleExpression
+    min_capacity: int = Field(ge=0, le=100)
+    max_capacity: int = Field(ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> ScheduledScaling:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(
+                f"inference.autoscaling.scheduled.min_capacity = {self.min_capacity}: allowed: at most max_capacity ({self.max_capacity})"
+            )
+        return self
+
+
+class AutoscalingConfig(StrictModel):
+    enabled: bool = True
+    min_capacity: int = Field(1, ge=1, le=100)
+    max_capacity: int = Field(4, ge=1, le=100)
+    max_rps_per_instance: float = Field(gt=0, le=10000, description="requests per second one instance sustains, measured with a load test")
+    safety_factor: float = Field(0.5, gt=0, le=1.0, description="fraction of max_rps_per_instance to target")
+    scale_in_cooldown_seconds: int = Field(300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
+    scheduled: list[ScheduledScaling] = Field(default_factory=list, max_length=10)
+
+    @property
+    def target_invocations_per_instance(self) -> float:
+        """AWS's sizing guidance: invocations per minute = RPS x safety factor x 60."""
+        return round(self.max_rps_per_instance * self.safety_factor * 60, 2)
+
+
+class DeploymentConfig(StrictModel):
+    strategy: Literal["all_at_once", "canary", "linear"] = "all_at_once"
+    canary_percent: int = Field(10, ge=1, le=99, description="share of capacity that gets the new model first (canary)")
+    linear_step_percent: int = Field(25, ge=1, le=99, description="share of capacity shifted per step (linear)")
+    wait_interval_seconds: int = Field(300, ge=0, le=3600, description="baking time between traffic shifts")
+    termination_wait_seconds: int = Field(300, ge=0, le=3600, description="old fleet kept after the shift, for rollback")
+    maximum_execution_timeout_seconds: int = Field(3600, ge=600, le=14400)
+    rollback_error_rate_percent: float = Field(1.0, gt=0, le=100, description="5XX errors / invocations that rolls back")
+    rollback_p99_latency_ms: float = Field(500.0, gt=0, le=60000, description="p99 model latency that rolls back")
+
+
+class VpcConfig(StrictModel):
+    subnet_ids: list[SubnetId] = Field(min_length=1, max_length=16)
+    security_group_ids: list[SecurityGroupId] = Field(min_length=1, max_length=5)
+
+
+class InferenceConfig(StrictModel):
+    model: ModelVersion | None = Field(None, description="the model version to serve; none: no endpoint yet")
+    variant: VariantConfig | None = None
+    serverless: ServerlessConfig | None = None
+    data_capture: DataCaptureConfig = DataCaptureConfig()
+    autoscaling: AutoscalingConfig | None = None
+    deployment: DeploymentConfig = DeploymentConfig()
+    vpc: VpcConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InferenceConfig:
+        if (self.variant is None) == (self.serverless is None):
+            raise ValueError("inference: allowed: exactly one of variant (instances) or serverless")
+        if self.serverless:
+            if self.autoscaling and self.autoscaling.enabled:
+                raise ValueError("inference.autoscaling: allowed: only with variant (serverless endpoints scale by themselves)")
+            if self.data_capture.enabled:
+                raise ValueError("inference.data_capture.enabled = True: allowed: false with serverless (not supported there)")
+        if self.variant and self.autoscaling and self.autoscaling.enabled:
+            scaling, count = self.autoscaling, self.variant.initial_instance_count
+            if self.variant.instance_type.startswith("ml.t"):
+                raise ValueError(
+                    f"inference.variant.instance_type = {self.variant.instance_type!r}: allowed: a non-burstable type "
+                    "(not ml.t*) when autoscaling is enabled; burstable instances cannot autoscale"
+                )
+            if not scaling.min_capacity <= count <= scaling.max_capacity:
+                raise ValueError(
+                    f"inference.variant.initial_instance_count = {count}: allowed: between autoscaling.min_capacity "
+                    f"({scaling.min_capacity}) and max_capacity ({scaling.max_capacity})"
+                )
+        return self
+
+    @property
+    def autoscaling_enabled(self) -> bool:
+        return bool(self.variant and self.autoscaling and self.autoscaling.enabled)
+
+
 EmailAddress = Annotated[str, AfterValidator(_matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address such as ml-team@example.com"))]
 
 
@@ -197,6 +336,11 @@ class EnvironmentConfig(StrictModel):
     notifications: NotificationsConfig = NotificationsConfig()
     data: DataConfig
     training: TrainingConfig
+    inference: InferenceConfig | None = None
+
+    @property
+    def serves_a_model(self) -> bool:
+        return self.inference is not None and self.inference.model is not None
 
     @model_validator(mode="after")
     def _production_keeps_data(self) -> EnvironmentConfig:
@@ -204,4 +348,20 @@ class EnvironmentConfig(StrictModel):
             raise ValueError("data.retain = False: allowed: true when production is true (a deleted stack must not delete data)")
         if self.production and not self.termination_protection:
             raise ValueError("termination_protection = False: allowed: true when production is true")
+        inference = self.inference
+        if inference and inference.model and inference.model.model_package_arn:
+            region = inference.model.model_package_arn.split(":")[3]
+            if region != self.region:
+                raise ValueError(
+                    f"inference.model.model_package_arn = {inference.model.model_package_arn!r}: allowed: a package in "
+                    f"this environment's region ({self.region}); SageMaker cannot host a package from {region}"
+                )
+        if self.production and inference and inference.variant:
+            scaling = inference.autoscaling if inference.autoscaling_enabled else None
+            smallest = scaling.min_capacity if scaling else inference.variant.initial_instance_count
+            if smallest < 2 or inference.variant.initial_instance_count < 2:
+                raise ValueError(
+                    f"inference: allowed: at least 2 instances (initial_instance_count and autoscaling.min_capacity) when "
+                    f"production is true, so that one instance can fail; got {smallest}"
+                )
         return self

@@ -22,6 +22,7 @@ TRAINING_PREFIX = "training/"
 """Datasets land in ``training/<dataset>/{train,validation,test}/`` with a ``_SUCCESS`` marker."""
 TRAINING_JOBS_PREFIX = "training-jobs/"
 CHECKPOINTS_PREFIX = "checkpoints/"
+DATA_CAPTURE_PREFIX = "data-capture/"
 BATCH_INPUT_PREFIX = "input/"
 BATCH_OUTPUT_PREFIX = "output/"
 

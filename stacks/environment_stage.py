@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from aws_cdk import Environment, Stage, Tags, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
@@ -9,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from config.schema import EnvironmentConfig
 from constructs import Construct
 from stacks.data_stack import DataStack
+from stacks.inference_stack import InferenceStack
 from stacks.training_stack import TrainingStack
 
 
@@ -31,6 +34,22 @@ class EnvironmentStage(Stage):
             retain=config.data.retain,
             **common,
         )
+
+        self.inference: InferenceStack | None = None
+        if config.serves_a_model:
+            assert config.inference is not None
+            self.inference = InferenceStack(
+                self,
+                "Inference",
+                prefix=config.prefix,
+                inference=config.inference,
+                default_framework_version=config.training.framework_version,
+                model_artifacts=self.data.model_artifacts,
+                encryption_key=self.data.key,
+                **common,
+            )
+        else:
+            print(f"{config.name}: no model configured (inference.model), so no Inference stack yet", file=sys.stderr)
 
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)

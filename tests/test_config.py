@@ -166,3 +166,100 @@ def test_app_exits_2_with_the_message_and_no_traceback(selection: str, expected:
     assert result.stderr.startswith(expected)
     assert "Traceback" not in result.stderr
     assert "jsii" not in result.stderr
+
+
+# --- inference -----------------------------------------------------------------------------
+
+
+def inference_error(tmp_path: Path, name: str = "dev", **inference: Any) -> str:
+    config = yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text())
+    config["inference"] = config["inference"] | inference
+    return error_for(tmp_path, config, name)
+
+
+def test_model_needs_exactly_one_source(tmp_path: Path) -> None:
+    both = {
+        "artifact_key": "training-jobs/j/output/model.tar.gz",
+        "model_package_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1",
+    }
+    assert "allowed: exactly one of model_package_arn or artifact_key" in inference_error(tmp_path, model=both)
+    assert "allowed: exactly one of model_package_arn or artifact_key" in inference_error(tmp_path, model={})
+
+
+def test_model_package_from_another_region(tmp_path: Path) -> None:
+    arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/mlops-dev-xgboost/3"
+    message = inference_error(tmp_path, model={"model_package_arn": arn})
+    assert f"inference.model.model_package_arn = '{arn}': allowed: a package in this environment's region (eu-west-1)" in message
+
+
+def test_artifact_key_outside_training_jobs(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, model={"artifact_key": "models/m.tar.gz"})
+    assert "inference.model.artifact_key = 'models/m.tar.gz': allowed: the key of a trained model" in message
+
+
+def test_initial_count_outside_autoscaling_bounds(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, variant={"instance_type": "ml.m5.large", "initial_instance_count": 5})
+    assert message.endswith(
+        "dev.yaml: inference.variant.initial_instance_count = 5: allowed: between autoscaling.min_capacity (1) and max_capacity (2)"
+    )
+
+
+def test_burstable_instances_cannot_autoscale(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, variant={"instance_type": "ml.t2.medium", "initial_instance_count": 1})
+    assert "inference.variant.instance_type = 'ml.t2.medium': allowed: a non-burstable type (not ml.t*) when autoscaling" in message
+
+
+def test_burstable_instances_are_fine_without_autoscaling(tmp_path: Path) -> None:
+    config = dev_config()
+    config["inference"] |= {"variant": {"instance_type": "ml.t2.medium"}, "autoscaling": {"enabled": False, "max_rps_per_instance": 5}}
+    write_config(tmp_path, "dev", config)
+    assert load_environment("dev", config_dir=tmp_path).inference.variant.instance_type == "ml.t2.medium"  # type: ignore[union-attr]
+
+
+def test_production_needs_two_instances(tmp_path: Path) -> None:
+    message = inference_error(
+        tmp_path,
+        "prod",
+        variant={"instance_type": "ml.m5.xlarge", "initial_instance_count": 1},
+        autoscaling={"enabled": False, "max_rps_per_instance": 1},
+    )
+    assert message.endswith(
+        "prod.yaml: inference: allowed: at least 2 instances (initial_instance_count and autoscaling.min_capacity) when production is true, so that one instance can fail; got 1"
+    )
+
+
+def test_serverless_excludes_autoscaling(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, variant=None, serverless={"memory_size_mb": 2048})
+    assert "inference.autoscaling: allowed: only with variant (serverless endpoints scale by themselves)" in message
+
+
+def test_serverless_excludes_data_capture(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, variant=None, serverless={"memory_size_mb": 2048}, autoscaling=None)
+    assert "inference.data_capture.enabled = True: allowed: false with serverless" in message
+
+
+def test_serverless_memory_size(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, variant=None, serverless={"memory_size_mb": 1000}, autoscaling=None)
+    assert "inference.serverless.memory_size_mb = 1000: allowed: 1024, 2048, 3072, 4096, 5120 or 6144" in message
+
+
+def test_unknown_deployment_strategy(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, deployment={"strategy": "rolling"})
+    assert "inference.deployment.strategy = 'rolling': allowed: 'all_at_once', 'canary' or 'linear'" in message
+
+
+def test_sampling_percentage_out_of_range(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, data_capture={"enabled": True, "sampling_percentage": 150})
+    assert "inference.data_capture.sampling_percentage = 150: allowed: less than or equal to 100" in message
+
+
+def test_autoscaling_target_follows_aws_sizing_guidance() -> None:
+    scaling = load_environment("prod").inference.autoscaling  # type: ignore[union-attr]
+    assert scaling.target_invocations_per_instance == 40 * 0.5 * 60  # type: ignore[union-attr]
+
+
+def test_loading_config_does_not_start_jsii() -> None:
+    """Config errors come back in well under a second: nothing imports aws_cdk on the way."""
+    code = "import sys; from config import load_environment; load_environment('dev'); print('aws_cdk' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "False"

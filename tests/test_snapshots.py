@@ -12,7 +12,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import ENVIRONMENTS, SynthesizedEnvironment
 
-STACKS = ["Data", "Training"]
+STACKS = ["Data", "Training", "Inference"]
 
 
 @pytest.fixture

@@ -151,6 +151,15 @@ class SecureBucket(Construct):
         self._grant_objects(grantee, prefix, ["s3:GetObject"])
         self.encryption_key.grant(grantee, "kms:Decrypt")
 
+    def grant_read_object(self, grantee: iam.IGrantable, key: str) -> None:
+        """Read one object, and nothing else in the bucket."""
+        if not key or key.endswith("/") or "*" in key:
+            raise ValueError(f"key {key!r} must name one object (no trailing '/', no '*')")
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{self.bucket_arn}/{key}"])
+        )
+        self.encryption_key.grant(grantee, "kms:Decrypt")
+
     def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
         """Write objects under ``prefix``, encrypting with the bucket key."""
         _check_prefix(prefix)
