@@ -224,7 +224,8 @@ def test_production_needs_two_instances(tmp_path: Path) -> None:
         autoscaling={"enabled": False, "max_rps_per_instance": 1},
     )
     assert message.endswith(
-        "prod.yaml: inference: allowed: at least 2 instances (initial_instance_count and autoscaling.min_capacity) when production is true, so that one instance can fail; got 1"
+        "prod.yaml: inference: allowed: at least 2 instances (initial_instance_count and autoscaling.min_capacity) "
+        "when production is true, so that one instance can fail; got 1"
     )
 
 
