@@ -342,6 +342,11 @@ class EnvironmentConfig(StrictModel):
     def serves_a_model(self) -> bool:
         return self.inference is not None and self.inference.model is not None
 
+    @property
+    def endpoint_name(self) -> str:
+        """The real-time endpoint's stable name; clients and the smoke test derive it from here."""
+        return f"{self.prefix}-xgboost"
+
     @model_validator(mode="after")
     def _production_keeps_data(self) -> EnvironmentConfig:
         if self.production and not self.data.retain:

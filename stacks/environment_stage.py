@@ -42,6 +42,7 @@ class EnvironmentStage(Stage):
                 self,
                 "Inference",
                 prefix=config.prefix,
+                endpoint_name=config.endpoint_name,
                 inference=config.inference,
                 default_framework_version=config.training.framework_version,
                 model_artifacts=self.data.model_artifacts,

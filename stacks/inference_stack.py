@@ -28,11 +28,6 @@ from ml_constructs.nag import acknowledge_wildcard_resource
 from stacks.data_stack import DATA_CAPTURE_PREFIX, TRAINING_JOBS_PREFIX
 
 
-def endpoint_name_for(prefix: str) -> str:
-    """The stable name clients call; the pipeline's smoke test and the client derive it too."""
-    return f"{prefix}-xgboost"
-
-
 class InferenceStack(Stack):
     def __init__(
         self,
@@ -40,6 +35,7 @@ class InferenceStack(Stack):
         construct_id: str,
         *,
         prefix: str,
+        endpoint_name: str,
         inference: InferenceConfig,
         default_framework_version: str,
         model_artifacts: SecureBucket,
@@ -69,7 +65,7 @@ class InferenceStack(Stack):
             self,
             "Endpoint",
             RealtimeEndpointProps(
-                endpoint_name=endpoint_name_for(prefix),
+                endpoint_name=endpoint_name,
                 model=source,
                 execution_role=role,
                 variant=InstanceVariant(inference.variant.instance_type, inference.variant.initial_instance_count)

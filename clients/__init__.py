@@ -1,0 +1,1 @@
+"""Command-line clients for a deployed environment."""
