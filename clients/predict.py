@@ -201,6 +201,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     args = parse_args(argv)
     out = stdout or sys.stdout
     try:
+        target = resolve_target(args.env, args.endpoint, args.region)
         if args.input == "-":
             rows = read_rows(stdin or sys.stdin, "stdin", args.features)
         else:
@@ -209,7 +210,6 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
                     rows = read_rows(handle, args.input, args.features)
             except OSError as error:
                 raise ClientError(f"cannot read {args.input}: {error.strerror}", EXIT_INPUT) from None
-        target = resolve_target(args.env, args.endpoint, args.region)
         send = invoke or (sdk_invoke(target) if args.via == "sdk" else boto3_invoke(target))
         predictions = predict(rows, send, args.batch_size)
     except ClientError as error:
