@@ -317,6 +317,41 @@ class InferenceConfig(StrictModel):
         return bool(self.variant and self.autoscaling and self.autoscaling.enabled)
 
 
+InputSetPrefix = Annotated[
+    str,
+    AfterValidator(_matches(r"input/[A-Za-z0-9._=-]+/", "an input set folder under input/, e.g. input/daily/ (ending with '/')")),
+]
+JsonPathFilter = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"\$(\[(\d+)?:(\d+)?\]|\[\d+(,\d+)*\])?",
+            "a CSV column filter: $ (all), $[1:] (drop the first column), $[a:b] or $[i,j,...]",
+        )
+    ),
+]
+
+
+class BatchSchedule(StrictModel):
+    expression: ScheduleExpression
+    input: InputSetPrefix = Field(description="the input set the scheduled run transforms")
+
+
+class BatchConfig(StrictModel):
+    """Batch transform with the environment's model (inference.model) over input sets in S3."""
+
+    instance_type: InstanceType
+    instance_count: int = Field(1, ge=1, le=100, description="several instances split large inputs between them")
+    max_payload_mb: int = Field(6, ge=1, le=100, description="largest mini-batch sent to the model")
+    max_concurrent_transforms: int = Field(0, ge=0, le=64, description="requests in flight per instance; 0: SageMaker decides")
+    invocation_timeout_seconds: int = Field(600, ge=1, le=3600)
+    invocation_max_retries: int = Field(1, ge=0, le=3)
+    input_filter: JsonPathFilter = Field("$[1:]", description="columns sent to the model; $[1:] drops a label column")
+    join_with_input: bool = Field(True, description="write each input record followed by its prediction")
+    timeout_hours: int = Field(12, ge=1, le=72, description="the run fails after this long")
+    schedule: BatchSchedule | None = None
+
+
 EmailAddress = Annotated[str, AfterValidator(_matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address such as ml-team@example.com"))]
 
 
@@ -337,6 +372,7 @@ class EnvironmentConfig(StrictModel):
     data: DataConfig
     training: TrainingConfig
     inference: InferenceConfig | None = None
+    batch: BatchConfig | None = Field(None, description="batch transform; needs inference.model")
 
     @property
     def serves_a_model(self) -> bool:
@@ -353,6 +389,8 @@ class EnvironmentConfig(StrictModel):
             raise ValueError("data.retain = False: allowed: true when production is true (a deleted stack must not delete data)")
         if self.production and not self.termination_protection:
             raise ValueError("termination_protection = False: allowed: true when production is true")
+        if self.batch and not self.serves_a_model:
+            raise ValueError("batch: allowed only with inference.model set (batch transform runs the environment's model)")
         inference = self.inference
         if inference and inference.model and inference.model.model_package_arn:
             region = inference.model.model_package_arn.split(":")[3]

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
-from config.schema import InferenceConfig, ModelVersion
+from config.schema import InferenceConfig
 from constructs import Construct
-from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
+from ml_constructs import SecureBucket
 from ml_constructs.endpoint import (
     DataCapture,
     InstanceVariant,
-    ModelSource,
     RealtimeEndpoint,
     RealtimeEndpointProps,
     RollbackThresholds,
@@ -23,9 +21,8 @@ from ml_constructs.endpoint import (
     TrafficShift,
 )
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps, ScheduledCapacity
-from ml_constructs.images import xgboost_image
-from ml_constructs.nag import acknowledge_wildcard_resource
-from stacks.data_stack import DATA_CAPTURE_PREFIX, TRAINING_JOBS_PREFIX
+from stacks.configured_model import ConfiguredModel
+from stacks.data_stack import DATA_CAPTURE_PREFIX
 
 
 class InferenceStack(Stack):
@@ -46,19 +43,18 @@ class InferenceStack(Stack):
         model = inference.model
         assert model is not None, "the stage creates this stack only when a model is configured"
 
-        role = SageMakerExecutionRole(
+        served = ConfiguredModel(
             self,
-            "ModelRole",
-            SageMakerExecutionRoleProps(
-                description=f"Hosts the {prefix} endpoint's model", log_kinds=("Endpoints",), publishes_metrics=False
-            ),
+            "Model",
+            description=f"Hosts the {prefix} endpoint's model",
+            log_kinds=("Endpoints",),
+            model=model,
+            default_framework_version=default_framework_version,
+            model_artifacts=model_artifacts,
+            vpc=inference.vpc,
         )
-        source = self._model_source(model, default_framework_version, model_artifacts, role)
         if inference.data_capture.enabled:
-            model_artifacts.grant_write_prefix(role, DATA_CAPTURE_PREFIX)
-        if inference.vpc:
-            self._allow_vpc_networking(role)
-
+            model_artifacts.grant_write_prefix(served.role, DATA_CAPTURE_PREFIX)
         scaling = inference.autoscaling if inference.autoscaling_enabled else None
         shift = inference.deployment
         self.endpoint = RealtimeEndpoint(
@@ -66,8 +62,7 @@ class InferenceStack(Stack):
             "Endpoint",
             RealtimeEndpointProps(
                 endpoint_name=endpoint_name,
-                model=source,
-                execution_role=role,
+                model=served.hosted,
                 variant=InstanceVariant(inference.variant.instance_type, inference.variant.initial_instance_count)
                 if inference.variant
                 else ServerlessVariant(inference.serverless.memory_size_mb, inference.serverless.max_concurrency),  # type: ignore[union-attr]
@@ -90,8 +85,6 @@ class InferenceStack(Stack):
                 if inference.data_capture.enabled
                 else None,
                 retain_instance_count=scaling is not None,
-                vpc_subnet_ids=inference.vpc.subnet_ids if inference.vpc else (),
-                vpc_security_group_ids=inference.vpc.security_group_ids if inference.vpc else (),
             ),
         )
         if scaling:
@@ -118,44 +111,3 @@ class InferenceStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py")
         CfnOutput(self, "VariantName", value=self.endpoint.variant_name)
-
-    def _model_source(
-        self, model: ModelVersion, default_framework_version: str, model_artifacts: SecureBucket, role: SageMakerExecutionRole
-    ) -> ModelSource:
-        version = model.framework_version or default_framework_version
-        registry_account, repository, image = xgboost_image(version, self.region, "inference")
-        role.allow_image_pull(registry_account, repository)
-        if model.model_package_arn:
-            # Packages registered by the training pipeline point into training-jobs/.
-            model_artifacts.grant_read_prefix(role, TRAINING_JOBS_PREFIX)
-            return ModelSource(model_package_arn=model.model_package_arn)
-        assert model.artifact_key is not None
-        model_artifacts.grant_read_object(role, model.artifact_key)
-        return ModelSource(image_uri=image, model_data_url=f"{model_artifacts.s3_uri()}{model.artifact_key}")
-
-    @staticmethod
-    def _allow_vpc_networking(role: SageMakerExecutionRole) -> None:
-        # SageMaker attaches the model's ENIs in the configured subnets; these EC2 actions have
-        # no resource-level permissions for the ids it creates.
-        role.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            )
-        )
-        acknowledge_wildcard_resource(
-            role,
-            "*",
-            "SageMaker creates and describes the model's network interfaces in the configured VPC; "
-            "EC2 ENI actions have no resource-level scope.",
-        )

@@ -118,7 +118,7 @@ def test_no_wildcard_resource_except_where_iam_has_no_resource_level_permissions
 
 
 def test_pass_role_only_for_the_job_roles_and_only_to_sagemaker(training: SynthesizedStack) -> None:
-    machine_role, _ = role_of(training, "PipelineStateMachineRole")
+    machine_role, _ = role_of(training, "PipelineMachineStateMachineRole")
     training_role, _ = role_of(training, "TrainingJobRole")
     model_role, _ = role_of(training, "ModelRole")
     assert grants(training, machine_role, "iam") == {
@@ -132,7 +132,7 @@ def test_pass_role_only_for_the_job_roles_and_only_to_sagemaker(training: Synthe
 
 
 def test_pipeline_sagemaker_permissions_are_limited_to_the_environment_prefix(training: SynthesizedStack) -> None:
-    machine_role, _ = role_of(training, "PipelineStateMachineRole")
+    machine_role, _ = role_of(training, "PipelineMachineStateMachineRole")
     env, account = training.environment, ACCOUNTS[training.environment]
     resources = {
         r for s in statements_of(training, machine_role) if any(a.startswith("sagemaker:") for a in as_list(s["Action"]))

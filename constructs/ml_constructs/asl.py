@@ -78,3 +78,50 @@ def notify_and_fail(topic_arn: str, subject: str, context_expression: str, fail_
         },
         fail_state: {"Type": "Fail", "Error": jsonata("$failure.Error"), "Cause": jsonata("$failure.Cause")},
     }
+
+
+def resolve_folder(
+    *,
+    name: str,
+    variable: str,
+    input_key: str,
+    folder_prefix: str,
+    job_name_prefix: str,
+    next_state: str,
+    failure_state: str = "NotifyFailure",
+) -> dict[str, State]:
+    """States ``Resolve<name>`` → ``Check<name>`` that set ``$<variable>`` and ``$jobName``.
+
+    The run starts with ``{"<input_key>": "<folder_prefix><folder>/"}`` (by hand, on a schedule)
+    or ``{"marker_key": "<folder_prefix><folder>/_SUCCESS"}`` (the S3 trigger); anything else
+    fails with ``InvalidInput`` and says what was expected.
+    """
+    escaped = folder_prefix.replace("/", "\\/").replace(".", "\\.")
+    return {
+        f"Resolve{name}": {
+            "Type": "Pass",
+            "Comment": f"Accept {{{input_key}}} (manual, schedule) or {{marker_key}} (S3 trigger); name the job after the execution.",
+            "Assign": {
+                variable: jsonata(
+                    "$exists($states.input.marker_key) ? $substringBefore($states.input.marker_key, '_SUCCESS')"
+                    f" : ($exists($states.input.{input_key}) ? $string($states.input.{input_key}) : '')"
+                ),
+                # SageMaker job names: 63 characters of [A-Za-z0-9-]; execution names are unique.
+                "jobName": jsonata(
+                    f"{quote(job_name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
+                    f" 0, {62 - len(job_name_prefix)})"
+                ),
+            },
+            "Next": f"Check{name}",
+        },
+        f"Check{name}": {
+            "Type": "Choice",
+            "Choices": [{"Condition": jsonata(f"$contains(${variable}, /^{escaped}[A-Za-z0-9._=-]+\\/$/)"), "Next": next_state}],
+            "Default": "InvalidInput",
+        },
+        "InvalidInput": failure(
+            "InvalidInput",
+            f'\'Start the pipeline with {{"{input_key}": "{folder_prefix}<name>/"}}; got \' & $string($states.input)',
+            failure_state,
+        ),
+    }

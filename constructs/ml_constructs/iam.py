@@ -91,6 +91,23 @@ class SageMakerExecutionRole(Construct):
         self._allow_on_any_resource("ecr:GetAuthorizationToken")
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
 
+    def allow_vpc_networking(self) -> None:
+        """Let SageMaker attach the job's or model's network interfaces in your subnets."""
+        actions = [
+            "ec2:CreateNetworkInterface",
+            "ec2:CreateNetworkInterfacePermission",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DeleteNetworkInterfacePermission",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeDhcpOptions",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+        ]
+        for action in actions:
+            self._allow_on_any_resource(action)
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=["*"]))
+
     def _allow_on_any_resource(self, action: str) -> None:
         # One acknowledgment covers every Resource::* statement of the role, so its reason
         # lists each action that needs it (none of them supports resource-level permissions).

@@ -16,17 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
-from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, throttling_retry
+from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
 from ml_constructs.iam import SageMakerExecutionRole
-from ml_constructs.nag import acknowledge_wildcard_resource
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
 from ml_constructs.registry import ModelRegistry
 from ml_constructs.source_bundle import SourceBundle
 from ml_constructs.storage import SecureBucket
@@ -108,61 +107,33 @@ class TrainingPipeline(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TrainingPipelineProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        stack = Stack.of(self)
         job_timeout = (props.job.max_wait_seconds if props.job.spot else None) or props.job.max_runtime_seconds
-        log_group = logs.LogGroup(self, "Logs", retention=props.log_retention, removal_policy=props.log_removal_policy)
-        self.state_machine = sfn.StateMachine(
+        self.machine = PipelineStateMachine(
             self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition())),
-            # Long enough for the job itself plus the steps around it; never unbounded.
-            timeout=Duration.seconds(job_timeout + 3600),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            "Machine",
+            PipelineStateMachineProps(
+                definition=self.definition(),
+                # Long enough for the job itself plus the steps around it; never unbounded.
+                timeout=Duration.seconds(job_timeout + 3600),
+                log_retention=props.log_retention,
+                log_removal_policy=props.log_removal_policy,
+            ),
         )
+        self.state_machine = self.machine.state_machine
         self._grant_permissions()
-        acknowledge_wildcard_resource(
-            self.state_machine,
-            "*",
-            "CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and X-Ray "
-            "(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) have no resource-level permissions.",
-        )
 
     # --- definition --------------------------------------------------------------------------
 
     def definition(self) -> dict[str, Any]:
         p = self.props
         states: dict[str, State] = {
-            "ResolveDataset": {
-                "Type": "Pass",
-                "Comment": "Accept {dataset} (manual, schedule) or {marker_key} (S3 trigger); name the job after the execution.",
-                "Assign": {
-                    "dataset": jsonata(
-                        "$exists($states.input.marker_key) ? $substringBefore($states.input.marker_key, '_SUCCESS')"
-                        " : ($exists($states.input.dataset) ? $string($states.input.dataset) : '')"
-                    ),
-                    # Job names: 63 characters of [A-Za-z0-9-]; execution names are unique per state machine.
-                    "jobName": jsonata(
-                        f"{quote(p.name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
-                        f" 0, {62 - len(p.name_prefix)})"
-                    ),
-                },
-                "Next": "CheckDataset",
-            },
-            "CheckDataset": {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Condition": jsonata(f"$contains($dataset, /^{_regex_escape(p.dataset_prefix)}[A-Za-z0-9._=-]+\\/$/)"),
-                        "Next": "ListChannels",
-                    }
-                ],
-                "Default": "InvalidInput",
-            },
-            "InvalidInput": failure(
-                "InvalidInput",
-                f'\'Start the pipeline with {{"dataset": "{p.dataset_prefix}<name>/"}}; got \' & $string($states.input)',
-                "NotifyFailure",
+            **resolve_folder(
+                name="Dataset",
+                variable="dataset",
+                input_key="dataset",
+                folder_prefix=p.dataset_prefix,
+                job_name_prefix=p.name_prefix,
+                next_state="ListChannels",
             ),
             "ListChannels": {
                 "Type": "Task",
@@ -358,33 +329,9 @@ class TrainingPipeline(Construct):
 
     def _grant_permissions(self) -> None:
         p = self.props
-        stack = Stack.of(self)
-        machine = self.state_machine
-
-        def sagemaker_arn(resource: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=f"{p.name_prefix}-*")
-
-        jobs, models = sagemaker_arn("training-job"), sagemaker_arn("model")
-        machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
-                resources=[jobs],
-            )
-        )
-        machine.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:CreateModel", "sagemaker:AddTags"], resources=[models]))
-        # `.sync` waits on SageMaker's job events through this managed rule.
-        machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[
-                    stack.format_arn(service="events", resource="rule", resource_name="StepFunctionsGetEventsForSageMakerTrainingJobsRule")
-                ],
-            )
-        )
-        for arn in (jobs, models):
-            acknowledge_wildcard_resource(
-                machine, arn, f"Names are generated per run under the {p.name_prefix}- prefix; limited to that prefix."
-            )
+        machine = self.machine
+        machine.allow_sagemaker_job_sync("training-job", p.name_prefix)
+        machine.allow_sagemaker("model", p.name_prefix, ["sagemaker:CreateModel"])
         machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
@@ -392,15 +339,11 @@ class TrainingPipeline(Construct):
                 conditions={"StringLike": {"s3:prefix": [f"{p.dataset_prefix}*"]}},
             )
         )
-        p.training_role.grant_pass_role(machine)
-        p.model_role.grant_pass_role(machine)
-        p.registry.grant_register(machine)
-        p.notifications.grant_publish(machine)
+        p.training_role.grant_pass_role(machine.state_machine)
+        p.model_role.grant_pass_role(machine.state_machine)
+        p.registry.grant_register(machine.state_machine)
+        p.notifications.grant_publish(machine.state_machine)
 
     @property
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
-
-
-def _regex_escape(prefix: str) -> str:
-    return prefix.replace("/", "\\/").replace(".", "\\.")

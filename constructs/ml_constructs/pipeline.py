@@ -1,0 +1,79 @@
+"""What every pipeline state machine here shares: logging, tracing, a bounded run time, and
+the permissions of Step Functions' SageMaker ``.sync`` integrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+
+from constructs import Construct
+from ml_constructs.nag import acknowledge_wildcard_resource
+
+SageMakerJobKind = Literal["training-job", "transform-job"]
+_SYNC_RULES = {
+    "training-job": "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
+    "transform-job": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+}
+_JOB_ACTIONS = {
+    "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+    "transform-job": ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
+}
+
+
+@dataclass(frozen=True)
+class PipelineStateMachineProps:
+    definition: dict[str, Any]
+    """An ASL document (JSONata); tokens in it are resolved by CloudFormation."""
+    timeout: Duration
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+
+class PipelineStateMachine(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineStateMachineProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        log_group = logs.LogGroup(self, "Logs", retention=props.log_retention, removal_policy=props.log_removal_policy)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(props.definition)),
+            timeout=props.timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        acknowledge_wildcard_resource(
+            self.state_machine,
+            "*",
+            "CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and X-Ray "
+            "(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) have no resource-level permissions.",
+        )
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        self.state_machine.add_to_role_policy(statement)
+
+    def allow_sagemaker(self, resource: str, name_prefix: str, actions: list[str]) -> None:
+        """SageMaker ``actions`` (plus tagging) on resources named ``<name_prefix>-*``."""
+        arn = Stack.of(self).format_arn(service="sagemaker", resource=resource, resource_name=f"{name_prefix}-*")
+        self.add_to_role_policy(iam.PolicyStatement(actions=[*actions, "sagemaker:AddTags"], resources=[arn]))
+        acknowledge_wildcard_resource(
+            self.state_machine, arn, f"Names are generated per run under the {name_prefix}- prefix; limited to that prefix."
+        )
+
+    def allow_sagemaker_job_sync(self, kind: SageMakerJobKind, name_prefix: str) -> None:
+        """Start, watch and stop jobs named ``<name_prefix>-*`` with ``.sync``."""
+        self.allow_sagemaker(kind, name_prefix, _JOB_ACTIONS[kind])
+        # `.sync` waits on SageMaker's job events through a rule Step Functions manages.
+        rule = Stack.of(self).format_arn(service="events", resource="rule", resource_name=_SYNC_RULES[kind])
+        self.add_to_role_policy(
+            iam.PolicyStatement(actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[rule])
+        )

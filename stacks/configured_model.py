@@ -1,0 +1,61 @@
+"""The model version named in config, as a network-isolated SageMaker Model with its own role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack
+
+from config.schema import ModelVersion, VpcConfig
+from constructs import Construct
+from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
+from ml_constructs.iam import SageMakerLogKind
+from ml_constructs.images import xgboost_image
+from ml_constructs.model import HostedModel, HostedModelProps, ModelSource
+from stacks.data_stack import TRAINING_JOBS_PREFIX
+
+
+class ConfiguredModel(Construct):
+    """Used by the Inference and BatchTransform stacks, each with a Model of its own: sharing
+    one across stacks would make every model version change an export that is in use."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        log_kinds: Sequence[SageMakerLogKind],
+        model: ModelVersion,
+        default_framework_version: str,
+        model_artifacts: SecureBucket,
+        vpc: VpcConfig | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = SageMakerExecutionRole(
+            self, "Role", SageMakerExecutionRoleProps(description=description, log_kinds=log_kinds, publishes_metrics=False)
+        )
+        registry_account, repository, image = xgboost_image(
+            model.framework_version or default_framework_version, Stack.of(self).region, "inference"
+        )
+        self.role.allow_image_pull(registry_account, repository)
+        if model.model_package_arn:
+            # Packages registered by the training pipeline point into training-jobs/.
+            model_artifacts.grant_read_prefix(self.role, TRAINING_JOBS_PREFIX)
+            source = ModelSource(model_package_arn=model.model_package_arn)
+        else:
+            assert model.artifact_key is not None
+            model_artifacts.grant_read_object(self.role, model.artifact_key)
+            source = ModelSource(image_uri=image, model_data_url=f"{model_artifacts.s3_uri()}{model.artifact_key}")
+        if vpc:
+            self.role.allow_vpc_networking()
+        self.hosted = HostedModel(
+            self,
+            "Model",
+            HostedModelProps(
+                source=source,
+                execution_role=self.role,
+                vpc_subnet_ids=vpc.subnet_ids if vpc else (),
+                vpc_security_group_ids=vpc.security_group_ids if vpc else (),
+            ),
+        )
