@@ -351,6 +351,15 @@ class BatchConfig(StrictModel):
     timeout_hours: int = Field(12, ge=1, le=72, description="the run fails after this long")
     schedule: BatchSchedule | None = None
 
+    @model_validator(mode="after")
+    def _payload_budget(self) -> BatchConfig:
+        if self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError(
+                f"batch.max_concurrent_transforms x batch.max_payload_mb = {self.max_concurrent_transforms * self.max_payload_mb}: "
+                "allowed: at most 100 (MB in flight per instance)"
+            )
+        return self
+
 
 EmailAddress = Annotated[str, AfterValidator(_matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address such as ml-team@example.com"))]
 

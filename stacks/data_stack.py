@@ -24,7 +24,9 @@ TRAINING_JOBS_PREFIX = "training-jobs/"
 CHECKPOINTS_PREFIX = "checkpoints/"
 DATA_CAPTURE_PREFIX = "data-capture/"
 BATCH_INPUT_PREFIX = "input/"
+"""Input sets land in ``input/<set>/`` with a ``_SUCCESS`` marker; predictions go to ``output/<set>/``."""
 BATCH_OUTPUT_PREFIX = "output/"
+BATCH_MANIFEST_PREFIX = "manifests/"
 
 
 class DataStack(Stack):

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
+from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
 from stacks.inference_stack import InferenceStack
 from stacks.training_stack import TrainingStack
@@ -50,7 +51,27 @@ class EnvironmentStage(Stage):
                 **common,
             )
         else:
-            print(f"{config.name}: no model configured (inference.model), so no Inference stack yet", file=sys.stderr)
+            print(f"{config.name}: no model configured (inference.model), so no Inference or BatchTransform stack yet", file=sys.stderr)
+
+        self.batch: BatchTransformStack | None = None
+        if config.serves_a_model and config.batch:
+            assert config.inference is not None
+            assert config.inference.model is not None
+            self.batch = BatchTransformStack(
+                self,
+                "BatchTransform",
+                prefix=config.prefix,
+                batch=config.batch,
+                model=config.inference.model,
+                default_framework_version=config.training.framework_version,
+                vpc=config.inference.vpc,
+                model_artifacts=self.data.model_artifacts,
+                batch_bucket=self.data.batch,
+                encryption_key=self.data.key,
+                notification_emails=config.notifications.emails,
+                retain=config.data.retain,
+                **common,
+            )
 
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)

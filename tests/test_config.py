@@ -264,3 +264,42 @@ def test_loading_config_does_not_start_jsii() -> None:
     code = "import sys; from config import load_environment; load_environment('dev'); print('aws_cdk' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "False"
+
+
+# --- batch ---------------------------------------------------------------------------------
+
+
+def batch_error(tmp_path: Path, **batch: Any) -> str:
+    config = dev_config()
+    config["batch"] = config["batch"] | batch
+    return error_for(tmp_path, config)
+
+
+def test_batch_instance_count_below_one(tmp_path: Path) -> None:
+    assert "batch.instance_count = 0: allowed: greater than or equal to 1" in batch_error(tmp_path, instance_count=0)
+
+
+def test_batch_payload_outside_sagemakers_range(tmp_path: Path) -> None:
+    assert "batch.max_payload_mb = 200: allowed: less than or equal to 100" in batch_error(tmp_path, max_payload_mb=200)
+
+
+def test_batch_payload_budget_per_instance(tmp_path: Path) -> None:
+    message = batch_error(tmp_path, max_payload_mb=30, max_concurrent_transforms=4)
+    assert "batch.max_concurrent_transforms x batch.max_payload_mb = 120: allowed: at most 100" in message
+
+
+def test_batch_input_filter_must_be_a_column_selection(tmp_path: Path) -> None:
+    message = batch_error(tmp_path, input_filter="$.features")
+    assert "batch.input_filter = '$.features': allowed: a CSV column filter" in message
+
+
+def test_batch_schedule_input_must_be_an_input_set(tmp_path: Path) -> None:
+    message = batch_error(tmp_path, schedule={"expression": "rate(1 day)", "input": "output/x/"})
+    assert "batch.schedule.input = 'output/x/': allowed: an input set folder under input/" in message
+
+
+def test_batch_needs_a_model(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["inference"]["model"]
+    message = error_for(tmp_path, config)
+    assert "batch: allowed only with inference.model set" in message

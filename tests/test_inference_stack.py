@@ -211,7 +211,7 @@ def test_no_model_means_no_inference_stack_and_one_line_saying_so(tmp_path: Path
     config = load_environment("dev").model_copy(update={"inference": None})
     synthesized = synthesize([config], tmp_path)["dev"]
     assert sorted(synthesized.stacks) == ["Data", "Training"]
-    assert capsys.readouterr().err.strip() == "dev: no model configured (inference.model), so no Inference stack yet"
+    assert capsys.readouterr().err.strip() == "dev: no model configured (inference.model), so no Inference or BatchTransform stack yet"
 
 
 def test_serverless_variant(tmp_path: Path) -> None:

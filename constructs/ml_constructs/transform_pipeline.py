@@ -1,0 +1,255 @@
+"""A Step Functions pipeline that runs a batch transform over one input set in S3.
+
+    ResolveInputSet → CheckInputSet → ListInput → CheckInput → WriteManifest
+      → Transform (.sync) → NotifySuccess
+    any failure → NotifyFailure → Failed
+
+Input: ``{"input": "input/<set>/"}`` (manual start or schedule) or
+``{"marker_key": "input/<set>/_SUCCESS"}`` (the S3 trigger). Every data file of the set (not
+the marker) is listed in a manifest, so predictions for ``input/<set>/<file>`` land in
+``output/<set>/<file>.out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
+from ml_constructs.endpoint import has_instance_storage
+from ml_constructs.model import HostedModel
+from ml_constructs.notifications import NotificationTopic
+from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
+from ml_constructs.storage import SecureBucket
+
+MAX_LISTED_FILES = 1000
+"""One ListObjectsV2 page: a set with more files fails with a clear cause (combine files)."""
+
+
+@dataclass(frozen=True)
+class TransformJobSettings:
+    instance_type: str
+    instance_count: int = 1
+    max_payload_mb: int = 6
+    max_concurrent_transforms: int = 0
+    invocation_timeout_seconds: int = 600
+    invocation_max_retries: int = 1
+    input_filter: str = "$"
+    join_with_input: bool = False
+
+    def __post_init__(self) -> None:
+        if self.instance_count < 1:
+            raise ValueError(f"TransformJobSettings.instance_count: {self.instance_count} must be at least 1")
+        if not 0 <= self.max_payload_mb <= 100:
+            raise ValueError(f"TransformJobSettings.max_payload_mb: {self.max_payload_mb} must be between 0 and 100")
+        if self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError(
+                f"TransformJobSettings: max_concurrent_transforms x max_payload_mb = "
+                f"{self.max_concurrent_transforms * self.max_payload_mb} MB; SageMaker allows at most 100"
+            )
+
+
+@dataclass(frozen=True)
+class TransformPipelineProps:
+    name_prefix: str
+    """Job names are ``<name_prefix>-<execution>``."""
+    model: HostedModel
+    bucket: SecureBucket
+    encryption_key: kms.IKey
+    notifications: NotificationTopic
+    job: TransformJobSettings
+    timeout_hours: int = 12
+    input_prefix: str = "input/"
+    output_prefix: str = "output/"
+    manifest_prefix: str = "manifests/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        if len(self.name_prefix) > 30:
+            raise ValueError(f"TransformPipelineProps.name_prefix: {self.name_prefix!r} is longer than 30 characters")
+
+
+class TransformPipeline(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: TransformPipelineProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.machine = PipelineStateMachine(
+            self,
+            "Machine",
+            PipelineStateMachineProps(
+                definition=self.definition(),
+                timeout=Duration.hours(props.timeout_hours),
+                log_retention=props.log_retention,
+                log_removal_policy=props.log_removal_policy,
+            ),
+        )
+        self.state_machine = self.machine.state_machine
+        self._grant_permissions()
+
+    def definition(self) -> dict[str, Any]:
+        p = self.props
+        bucket_uri = f"s3://{p.bucket.bucket_name}/"
+        states: dict[str, State] = {
+            **resolve_folder(
+                name="InputSet",
+                variable="inputSet",
+                input_key="input",
+                folder_prefix=p.input_prefix,
+                job_name_prefix=p.name_prefix,
+                next_state="ListInput",
+            ),
+            "ListInput": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+                "Arguments": {"Bucket": p.bucket.bucket_name, "Prefix": jsonata("$inputSet"), "MaxKeys": MAX_LISTED_FILES},
+                "Assign": {
+                    # Data files only: not the _SUCCESS marker, hidden files or empty objects.
+                    "files": jsonata(
+                        "[$states.result.Contents[Size > 0 and $not($contains(Key, /(^|\\/)[_.][^\\/]*$/))]"
+                        ".$substringAfter(Key, $inputSet)]"
+                    ),
+                    "truncated": jsonata("$states.result.IsTruncated = true"),
+                },
+                "Retry": [throttling_retry("S3")],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "CheckInput",
+            },
+            "CheckInput": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": jsonata("$count($files) = 0"), "Next": "NoInputFiles"},
+                    {"Condition": jsonata("$truncated"), "Next": "TooManyFiles"},
+                ],
+                "Default": "WriteManifest",
+            },
+            "NoInputFiles": failure(
+                "NoInputFiles", f"'No data files in {bucket_uri}' & $inputSet & ' (only markers, hidden or empty files)'", "NotifyFailure"
+            ),
+            "TooManyFiles": failure(
+                "TooManyFiles",
+                f"'{bucket_uri}' & $inputSet & ' holds more than {MAX_LISTED_FILES} files; combine them into fewer, larger files'",
+                "NotifyFailure",
+            ),
+            "WriteManifest": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Comment": "The transform reads exactly these files: the marker and stray objects stay out.",
+                "Arguments": {
+                    "Bucket": p.bucket.bucket_name,
+                    "Key": jsonata(f"{quote(p.manifest_prefix)} & $jobName & '.manifest'"),
+                    "Body": jsonata(f"$string($append([{{'prefix': {quote(bucket_uri)} & $inputSet}}], $files))"),
+                    "ContentType": "application/json",
+                    "ServerSideEncryption": "aws:kms",
+                    "SSEKMSKeyId": p.encryption_key.key_arn,
+                },
+                "Retry": [throttling_retry("S3")],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "Transform",
+            },
+            "Transform": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
+                "Arguments": self._transform_job_request(bucket_uri),
+                "Assign": {"output": jsonata("$states.result.TransformOutput.S3OutputPath")},
+                "Retry": [SAGEMAKER_RETRY],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "NotifySuccess",
+            },
+            "NotifySuccess": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Arguments": {
+                    "TopicArn": p.notifications.topic_arn,
+                    "Subject": f"[{p.name_prefix}] batch predictions ready",
+                    "Message": jsonata(
+                        "$string({'result': 'predictions written', 'output': $output, 'input': $inputSet, 'files': $count($files),"
+                        " 'transform_job': $jobName, 'execution': $states.context.Execution.Id}, true)"
+                    ),
+                },
+                "Retry": [throttling_retry("Sns")],
+                "Output": jsonata("{'output': $output, 'transformJobName': $jobName}"),
+                "Next": "Succeeded",
+            },
+            "Succeeded": {"Type": "Succeed"},
+            **notify_and_fail(
+                p.notifications.topic_arn,
+                f"[{p.name_prefix}] batch transform failed",
+                "{'input': $inputSet, 'transform_job': $jobName}",
+                "Failed",
+            ),
+        }
+        return {
+            "Comment": f"Batch predictions over an input set ({p.name_prefix})",
+            "QueryLanguage": "JSONata",
+            "StartAt": "ResolveInputSet",
+            "States": states,
+        }
+
+    def _transform_job_request(self, bucket_uri: str) -> dict[str, Any]:
+        p, job = self.props, self.props.job
+        resources: dict[str, Any] = {"InstanceType": job.instance_type, "InstanceCount": job.instance_count}
+        if not has_instance_storage(job.instance_type):
+            resources["VolumeKmsKeyId"] = p.encryption_key.key_arn
+        request: dict[str, Any] = {
+            "TransformJobName": jsonata("$jobName"),
+            "ModelName": p.model.model_name,
+            "BatchStrategy": "MultiRecord",
+            "MaxPayloadInMB": job.max_payload_mb,
+            "ModelClientConfig": {
+                "InvocationsTimeoutInSeconds": job.invocation_timeout_seconds,
+                "InvocationsMaxRetries": job.invocation_max_retries,
+            },
+            "TransformInput": {
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "ManifestFile",
+                        "S3Uri": jsonata(f"{quote(bucket_uri + p.manifest_prefix)} & $jobName & '.manifest'"),
+                    }
+                },
+                "ContentType": "text/csv",
+                "CompressionType": "None",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {
+                # input/<set>/ → output/<set>/: results sit under the key their inputs had.
+                "S3OutputPath": jsonata(f"{quote(bucket_uri + p.output_prefix)} & $substringAfter($inputSet, {quote(p.input_prefix)})"),
+                "Accept": "text/csv",
+                "AssembleWith": "Line",
+                "KmsKeyId": p.encryption_key.key_arn,
+            },
+            "TransformResources": resources,
+            "DataProcessing": {
+                "InputFilter": job.input_filter,
+                "JoinSource": "Input" if job.join_with_input else "None",
+                "OutputFilter": "$",
+            },
+            "Tags": [*({"Key": k, "Value": v} for k, v in sorted(p.tags.items())), {"Key": "input", "Value": jsonata("$inputSet")}],
+        }
+        if job.max_concurrent_transforms:
+            request["MaxConcurrentTransforms"] = job.max_concurrent_transforms
+        return request
+
+    def _grant_permissions(self) -> None:
+        p = self.props
+        machine = self.machine
+        machine.allow_sagemaker_job_sync("transform-job", p.name_prefix)
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[p.bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{p.input_prefix}*"]}}
+            )
+        )
+        p.bucket.grant_write_prefix(machine.state_machine, p.manifest_prefix)
+        p.notifications.grant_publish(machine.state_machine)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
