@@ -271,8 +271,6 @@ class DeploymentConfig(StrictModel):
     wait_interval_seconds: int = Field(300, ge=0, le=3600, description="baking time between traffic shifts")
     termination_wait_seconds: int = Field(300, ge=0, le=3600, description="old fleet kept after the shift, for rollback")
     maximum_execution_timeout_seconds: int = Field(3600, ge=600, le=14400)
-    rollback_error_rate_percent: float = Field(1.0, gt=0, le=100, description="5XX errors / invocations that rolls back")
-    rollback_p99_latency_ms: float = Field(500.0, gt=0, le=60000, description="p99 model latency that rolls back")
 
 
 class VpcConfig(StrictModel):
@@ -362,6 +360,39 @@ class BatchConfig(StrictModel):
 
 
 EmailAddress = Annotated[str, AfterValidator(_matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address such as ml-team@example.com"))]
+HttpsUrl = Annotated[str, AfterValidator(_matches(r"https://[^\s#]+", "an https:// URL without a #fragment"))]
+
+
+class EndpointAlarmsConfig(StrictModel):
+    """Thresholds of the endpoint alarms; the 5XX and latency alarms also roll deployments back."""
+
+    error_rate_5xx_percent: float = Field(1.0, gt=0, le=100)
+    error_rate_4xx_percent: float = Field(5.0, gt=0, le=100)
+    p99_latency_ms: float = Field(500.0, gt=0, le=60000, description="milliseconds (SageMaker reports microseconds)")
+    cpu_percent_per_core: float = Field(80.0, gt=0, le=100, description="scaled by the instance type's vCPUs")
+    memory_percent: float = Field(85.0, gt=0, le=100)
+    disk_percent: float = Field(85.0, gt=0, le=100)
+    gpu_percent_per_gpu: float = Field(90.0, gt=0, le=100, description="scaled by the instance type's GPUs")
+    evaluation_periods: int = Field(5, ge=1, le=60, description="one-minute periods looked at")
+    datapoints_to_alarm: int = Field(3, ge=1, le=60, description="of which this many must breach")
+    invocation_anomaly_detection: bool = False
+    anomaly_band_width: float = Field(3.0, ge=0.5, le=10)
+
+    @model_validator(mode="after")
+    def _m_out_of_n(self) -> EndpointAlarmsConfig:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"monitoring.endpoint.datapoints_to_alarm = {self.datapoints_to_alarm}: allowed: at most evaluation_periods "
+                f"({self.evaluation_periods})"
+            )
+        return self
+
+
+class MonitoringConfig(StrictModel):
+    runbook_url: HttpsUrl = Field(description="the README's address; alarm descriptions link to its #<alarm> sections")
+    alarm_emails: list[EmailAddress] = Field(default_factory=list, max_length=20)
+    alarm_https_endpoints: list[HttpsUrl] = Field(default_factory=list, max_length=5, description="e.g. an incident tool's webhook")
+    endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
 
 
 class NotificationsConfig(StrictModel):
@@ -382,6 +413,7 @@ class EnvironmentConfig(StrictModel):
     training: TrainingConfig
     inference: InferenceConfig | None = None
     batch: BatchConfig | None = Field(None, description="batch transform; needs inference.model")
+    monitoring: MonitoringConfig
 
     @property
     def serves_a_model(self) -> bool:

@@ -10,9 +10,13 @@ from cdk_nag import AwsSolutionsChecks
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
+from ml_constructs.endpoint import InstanceVariant, variant_name_for
+from ml_constructs.instances import gpus, vcpus
+from ml_constructs.monitoring import EndpointMetrics
 from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
-from stacks.inference_stack import InferenceStack
+from stacks.inference_stack import InferenceStack, endpoint_variant
+from stacks.monitoring_stack import MonitoringStack
 from stacks.training_stack import TrainingStack
 
 
@@ -36,8 +40,43 @@ class EnvironmentStage(Stage):
             **common,
         )
 
+        model = config.inference.model if config.inference else None
+        self.batch: BatchTransformStack | None = None
+        if model and config.batch:
+            assert config.inference is not None
+            self.batch = BatchTransformStack(
+                self,
+                "BatchTransform",
+                prefix=config.prefix,
+                batch=config.batch,
+                model=model,
+                default_framework_version=config.training.framework_version,
+                vpc=config.inference.vpc,
+                model_artifacts=self.data.model_artifacts,
+                batch_bucket=self.data.batch,
+                encryption_key=self.data.key,
+                notification_emails=config.notifications.emails,
+                retain=config.data.retain,
+                **common,
+            )
+
+        variant = endpoint_variant(config.inference) if config.inference and model else None
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            prefix=config.prefix,
+            monitoring=config.monitoring,
+            encryption_key=self.data.key,
+            training_pipeline=self.training.pipeline.state_machine,
+            batch_pipeline=self.batch.pipeline.state_machine if self.batch else None,
+            endpoint=EndpointMetrics(config.endpoint_name, variant_name_for(variant)) if variant else None,
+            endpoint_vcpus=vcpus(variant.instance_type) if isinstance(variant, InstanceVariant) else None,
+            endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
+            **common,
+        )
+
         self.inference: InferenceStack | None = None
-        if config.serves_a_model:
+        if model:
             assert config.inference is not None
             self.inference = InferenceStack(
                 self,
@@ -48,30 +87,13 @@ class EnvironmentStage(Stage):
                 default_framework_version=config.training.framework_version,
                 model_artifacts=self.data.model_artifacts,
                 encryption_key=self.data.key,
+                rollback_alarm_names=self.monitoring.monitoring.rollback_alarm_names,
                 **common,
             )
+            # The endpoint names its rollback alarms; they must exist before a deployment starts.
+            self.inference.add_stack_dependency(self.monitoring)
         else:
             print(f"{config.name}: no model configured (inference.model), so no Inference or BatchTransform stack yet", file=sys.stderr)
-
-        self.batch: BatchTransformStack | None = None
-        if config.serves_a_model and config.batch:
-            assert config.inference is not None
-            assert config.inference.model is not None
-            self.batch = BatchTransformStack(
-                self,
-                "BatchTransform",
-                prefix=config.prefix,
-                batch=config.batch,
-                model=config.inference.model,
-                default_framework_version=config.training.framework_version,
-                vpc=config.inference.vpc,
-                model_artifacts=self.data.model_artifacts,
-                batch_bucket=self.data.batch,
-                encryption_key=self.data.key,
-                notification_emails=config.notifications.emails,
-                retain=config.data.retain,
-                **common,
-            )
 
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)

@@ -16,13 +16,19 @@ from ml_constructs.endpoint import (
     InstanceVariant,
     RealtimeEndpoint,
     RealtimeEndpointProps,
-    RollbackThresholds,
     ServerlessVariant,
     TrafficShift,
 )
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps, ScheduledCapacity
 from stacks.configured_model import ConfiguredModel
 from stacks.data_stack import DATA_CAPTURE_PREFIX
+
+
+def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | ServerlessVariant:
+    if inference.variant:
+        return InstanceVariant(inference.variant.instance_type, inference.variant.initial_instance_count)
+    assert inference.serverless is not None
+    return ServerlessVariant(inference.serverless.memory_size_mb, inference.serverless.max_concurrency)
 
 
 class InferenceStack(Stack):
@@ -37,6 +43,7 @@ class InferenceStack(Stack):
         default_framework_version: str,
         model_artifacts: SecureBucket,
         encryption_key: kms.IKey,
+        rollback_alarm_names: list[str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -63,9 +70,8 @@ class InferenceStack(Stack):
             RealtimeEndpointProps(
                 endpoint_name=endpoint_name,
                 model=served.hosted,
-                variant=InstanceVariant(inference.variant.instance_type, inference.variant.initial_instance_count)
-                if inference.variant
-                else ServerlessVariant(inference.serverless.memory_size_mb, inference.serverless.max_concurrency),  # type: ignore[union-attr]
+                variant=endpoint_variant(inference),
+                rollback_alarm_names=rollback_alarm_names,
                 encryption_key=encryption_key,
                 traffic_shift=TrafficShift(
                     strategy=shift.strategy,
@@ -74,9 +80,6 @@ class InferenceStack(Stack):
                     wait_interval_seconds=shift.wait_interval_seconds,
                     termination_wait_seconds=shift.termination_wait_seconds,
                     maximum_execution_timeout_seconds=shift.maximum_execution_timeout_seconds,
-                ),
-                rollback=RollbackThresholds(
-                    error_rate_percent=shift.rollback_error_rate_percent, p99_latency_ms=shift.rollback_p99_latency_ms
                 ),
                 data_capture=DataCapture(
                     destination_s3_uri=model_artifacts.s3_uri(DATA_CAPTURE_PREFIX),

@@ -303,3 +303,30 @@ def test_batch_needs_a_model(tmp_path: Path) -> None:
     del config["inference"]["model"]
     message = error_for(tmp_path, config)
     assert "batch: allowed only with inference.model set" in message
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+
+def test_datapoints_cannot_exceed_evaluation_periods(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["endpoint"] |= {"evaluation_periods": 3, "datapoints_to_alarm": 5}
+    assert "monitoring.endpoint.datapoints_to_alarm = 5: allowed: at most evaluation_periods (3)" in error_for(tmp_path, config)
+
+
+def test_runbook_url_must_be_https(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["runbook_url"] = "http://wiki/README.md"
+    assert "monitoring.runbook_url = 'http://wiki/README.md': allowed: an https:// URL without a #fragment" in error_for(tmp_path, config)
+
+
+def test_threshold_percent_out_of_range(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["endpoint"]["cpu_percent_per_core"] = 120
+    assert "monitoring.endpoint.cpu_percent_per_core = 120: allowed: less than or equal to 100" in error_for(tmp_path, config)
+
+
+def test_monitoring_is_required(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["monitoring"]
+    assert "dev.yaml: monitoring is required but missing" in error_for(tmp_path, config)

@@ -108,9 +108,8 @@ def test_endpoint_name_is_published_for_clients(inference: SynthesizedStack) -> 
     assert inference.template["Outputs"]["EndpointName"]["Value"] == f"mlops-{inference.environment}-xgboost"
 
 
-def test_blue_green_updates_roll_back_on_error_rate_and_latency_alarms(prod: SynthesizedEnvironment) -> None:
-    stack = prod["Inference"]
-    deployment = props(stack, "AWS::SageMaker::Endpoint")["DeploymentConfig"]
+def test_blue_green_updates_roll_back_on_the_monitoring_error_rate_and_latency_alarms(prod: SynthesizedEnvironment) -> None:
+    deployment = props(prod["Inference"], "AWS::SageMaker::Endpoint")["DeploymentConfig"]
     policy = deployment["BlueGreenUpdatePolicy"]
     assert policy["TrafficRoutingConfiguration"] == {
         "Type": "CANARY",
@@ -118,24 +117,17 @@ def test_blue_green_updates_roll_back_on_error_rate_and_latency_alarms(prod: Syn
         "WaitIntervalInSeconds": 600,
     }
     assert policy["TerminationWaitInSeconds"] == 300
-    alarm_ids = {a["AlarmName"]["Ref"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]}
-    alarms = {k: v["Properties"] for k, v in stack.resources("AWS::CloudWatch::Alarm").items()}
-    assert alarm_ids == set(alarms)
-    error_rate = next(a for k, a in alarms.items() if k.startswith("EndpointRollbackErrorRate"))
-    latency = next(a for k, a in alarms.items() if k.startswith("EndpointRollbackLatency"))
-    assert error_rate["Threshold"] == 1
-    expressions = {m["Id"]: m for m in error_rate["Metrics"]}
-    assert expressions["expr_1"]["Expression"] == "IF(invocations > 0, 100 * errors / invocations, 0)"
-    assert expressions["errors"]["MetricStat"]["Metric"]["MetricName"] == "Invocation5XXErrors"
-    assert expressions["invocations"]["MetricStat"]["Metric"]["MetricName"] == "Invocations"
-    (latency_metric,) = latency["Metrics"]
-    stat = latency_metric["MetricStat"]
-    assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == ("AWS/SageMaker", "ModelLatency", "p99")
-    assert latency["Threshold"] == 300_000, "300 ms in microseconds, the unit SageMaker reports"
-    dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-    assert dimensions == {"EndpointName": "mlops-prod-xgboost", "VariantName": "primary-m5-xlarge"}
-    for alarm in alarms.values():
-        assert alarm["TreatMissingData"] == "notBreaching"
+    rollback = [a["AlarmName"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]]
+    assert rollback == ["mlops-prod-endpoint-5xx-error-rate", "mlops-prod-endpoint-p99-model-latency"]
+    defined = {a["Properties"]["AlarmName"] for a in prod["Monitoring"].resources("AWS::CloudWatch::Alarm").values()}
+    assert set(rollback) <= defined, "one definition: the monitoring alarms are the rollback alarms"
+    assert not prod["Inference"].resources("AWS::CloudWatch::Alarm")
+
+
+def test_inference_deploys_after_the_alarms_it_names(prod: SynthesizedEnvironment) -> None:
+    manifest = json.loads((prod["Inference"].directory / "manifest.json").read_text())
+    inference = next(a for a in manifest["artifacts"].values() if a.get("displayName") == "prod/Inference")
+    assert any("Monitoring" in dependency for dependency in inference["dependencies"])
 
 
 def test_autoscaling_tracks_invocations_per_instance(prod: SynthesizedEnvironment) -> None:
@@ -208,9 +200,9 @@ def test_a_new_instance_type_replaces_the_scalable_target_with_the_variant(varia
 
 
 def test_no_model_means_no_inference_stack_and_one_line_saying_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = load_environment("dev").model_copy(update={"inference": None})
+    config = load_environment("dev").model_copy(update={"inference": None, "batch": None})
     synthesized = synthesize([config], tmp_path)["dev"]
-    assert sorted(synthesized.stacks) == ["Data", "Training"]
+    assert sorted(synthesized.stacks) == ["Data", "Monitoring", "Training"]
     assert capsys.readouterr().err.strip() == "dev: no model configured (inference.model), so no Inference or BatchTransform stack yet"
 
 

@@ -12,7 +12,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import ENVIRONMENTS, SynthesizedEnvironment
 
-STACKS = ["Data", "Training", "Inference", "BatchTransform"]
+STACKS = ["Data", "Training", "BatchTransform", "Monitoring", "Inference"]
 
 
 @pytest.fixture

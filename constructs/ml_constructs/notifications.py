@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -31,6 +32,19 @@ class NotificationTopic(Construct):
     @property
     def topic_arn(self) -> str:
         return self.topic.topic_arn
+
+    def allow_service(self, service_principal: str) -> None:
+        """Let an AWS service (CloudWatch alarms, EventBridge) publish: topic policy and key use."""
+        principal = iam.ServicePrincipal(service_principal)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[principal],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
+        self.encryption_key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey")
 
     def grant_publish(self, grantee: iam.IGrantable) -> None:
         """Publish, and use the key to encrypt the message (no KMS wildcard actions)."""

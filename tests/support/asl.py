@@ -13,7 +13,11 @@ NODE_MODULES = PROJECT_DIR / "node_modules"
 
 def definition_of(state_machine: dict[str, Any]) -> dict[str, Any]:
     """The ASL document, with CloudFormation references replaced by readable placeholders."""
-    body = state_machine["Properties"]["DefinitionString"]
+    return rendered_json(state_machine["Properties"]["DefinitionString"])
+
+
+def rendered_json(body: str | dict[str, Any]) -> Any:
+    """A JSON document that CloudFormation assembles with Fn::Join, references as placeholders."""
     parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
     return json.loads("".join(part if isinstance(part, str) else _placeholder(part) for part in parts))
 

@@ -1,0 +1,172 @@
+"""What to measure, with the right namespaces, dimensions, statistics and units.
+
+Metric factories in the style of cdk-monitoring-constructs: alarms and dashboards ask them for
+metrics instead of spelling namespaces, dimensions and statistics themselves.
+
+Units worth knowing: ``ModelLatency`` and ``OverheadLatency`` are reported in microseconds;
+``/aws/sagemaker/Endpoints`` CPU (and GPU) utilization is summed over cores (0-100 x cores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+INVOCATION_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+MICROSECONDS_PER_MILLISECOND = 1000
+
+
+def milliseconds_to_microseconds(milliseconds: float) -> float:
+    return milliseconds * MICROSECONDS_PER_MILLISECOND
+
+
+@dataclass(frozen=True)
+class EndpointMetrics:
+    endpoint_name: str
+    variant_name: str
+    period_minutes: int = 1
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
+
+    def _metric(self, namespace: str, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions_map=self.dimensions,
+            statistic=statistic,
+            period=Duration.minutes(self.period_minutes),
+            label=label,
+        )
+
+    def invocations(self) -> cloudwatch.Metric:
+        return self._metric(INVOCATION_NAMESPACE, "Invocations", "Sum")
+
+    def invocations_per_instance(self) -> cloudwatch.Metric:
+        return self._metric(INVOCATION_NAMESPACE, "InvocationsPerInstance", "Sum")
+
+    def errors_4xx(self) -> cloudwatch.Metric:
+        return self._metric(INVOCATION_NAMESPACE, "Invocation4XXErrors", "Sum")
+
+    def errors_5xx(self) -> cloudwatch.Metric:
+        return self._metric(INVOCATION_NAMESPACE, "Invocation5XXErrors", "Sum")
+
+    def error_rate_percent(self, errors: cloudwatch.Metric, errors_id: str, label: str) -> cloudwatch.MathExpression:
+        """errors / invocations x 100, and 0 (not missing) when there is no traffic."""
+        return cloudwatch.MathExpression(
+            expression=f"IF(invocations > 0, 100 * {errors_id} / invocations, 0)",
+            using_metrics={errors_id: errors, "invocations": self.invocations()},
+            label=label,
+            period=Duration.minutes(self.period_minutes),
+        )
+
+    def error_rate_5xx_percent(self) -> cloudwatch.MathExpression:
+        return self.error_rate_percent(self.errors_5xx(), "errors5xx", "5XX error rate (%)")
+
+    def error_rate_4xx_percent(self) -> cloudwatch.MathExpression:
+        return self.error_rate_percent(self.errors_4xx(), "errors4xx", "4XX error rate (%)")
+
+    def model_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        """Microseconds."""
+        return self._metric(INVOCATION_NAMESPACE, "ModelLatency", statistic, f"model latency {statistic} (µs)")
+
+    def overhead_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        """Microseconds."""
+        return self._metric(INVOCATION_NAMESPACE, "OverheadLatency", statistic, f"overhead latency {statistic} (µs)")
+
+    def cpu_utilization(self) -> cloudwatch.Metric:
+        """Percent summed over cores: 0-100 x vCPUs."""
+        return self._metric(INSTANCE_NAMESPACE, "CPUUtilization", "Average")
+
+    def memory_utilization(self) -> cloudwatch.Metric:
+        return self._metric(INSTANCE_NAMESPACE, "MemoryUtilization", "Average")
+
+    def disk_utilization(self) -> cloudwatch.Metric:
+        return self._metric(INSTANCE_NAMESPACE, "DiskUtilization", "Average")
+
+    def gpu_utilization(self) -> cloudwatch.Metric:
+        """Percent summed over GPUs: 0-100 x GPUs."""
+        return self._metric(INSTANCE_NAMESPACE, "GPUUtilization", "Average")
+
+    def gpu_memory_utilization(self) -> cloudwatch.Metric:
+        return self._metric(INSTANCE_NAMESPACE, "GPUMemoryUtilization", "Average")
+
+    def instance_count(self) -> cloudwatch.MathExpression:
+        """Instances in service: invocations / invocations per instance (SageMaker publishes no count)."""
+        return cloudwatch.MathExpression(
+            expression="IF(perInstance > 0, invocations / perInstance, 0)",
+            using_metrics={"invocations": self.invocations(), "perInstance": self.invocations_per_instance()},
+            label="instances (from invocations)",
+            period=Duration.minutes(self.period_minutes),
+        )
+
+
+STATES_NAMESPACE = "AWS/States"
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    """A Step Functions state machine's executions."""
+
+    state_machine_arn: str
+    period_minutes: int = 5
+
+    def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=STATES_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"StateMachineArn": self.state_machine_arn},
+            statistic=statistic,
+            period=Duration.minutes(self.period_minutes),
+        )
+
+    def started(self) -> cloudwatch.Metric:
+        return self._metric("ExecutionsStarted")
+
+    def succeeded(self) -> cloudwatch.Metric:
+        return self._metric("ExecutionsSucceeded")
+
+    def failed(self) -> cloudwatch.Metric:
+        return self._metric("ExecutionsFailed")
+
+    def timed_out(self) -> cloudwatch.Metric:
+        return self._metric("ExecutionsTimedOut")
+
+    def aborted(self) -> cloudwatch.Metric:
+        return self._metric("ExecutionsAborted")
+
+    def execution_time(self, statistic: str = "Maximum") -> cloudwatch.Metric:
+        """Milliseconds."""
+        return self._metric("ExecutionTime", statistic)
+
+    def unsuccessful(self) -> cloudwatch.MathExpression:
+        """Failed, timed out or aborted executions: every way a run can end badly."""
+        return cloudwatch.MathExpression(
+            expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
+            using_metrics={"failed": self.failed(), "timedOut": self.timed_out(), "aborted": self.aborted()},
+            label="unsuccessful executions",
+            period=Duration.minutes(self.period_minutes),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceIntegrationMetrics:
+    """How long Step Functions' SageMaker jobs ran (``.sync`` integrations, per account and region)."""
+
+    resource_arn: str
+    """e.g. ``arn:aws:states:::sagemaker:createTrainingJob.sync``."""
+    period_minutes: int = 5
+
+    def run_time(self, statistic: str = "Maximum") -> cloudwatch.Metric:
+        """Milliseconds from the job's start to its end."""
+        return cloudwatch.Metric(
+            namespace=STATES_NAMESPACE,
+            metric_name="ServiceIntegrationRunTime",
+            dimensions_map={"ServiceIntegrationResourceArn": self.resource_arn},
+            statistic=statistic,
+            period=Duration.minutes(self.period_minutes),
+        )

@@ -1,0 +1,191 @@
+"""The Monitoring stack: a dashboard that shows every signal, alarms that say what to do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import load_environment
+from tests.conftest import SynthesizedEnvironment, SynthesizedStack, synthesize
+from tests.support.asl import rendered_json
+
+ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
+
+
+@pytest.fixture(params=["dev", "prod"], scope="module")
+def monitoring(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedEnvironment]) -> SynthesizedStack:
+    return synthesized[request.param]["Monitoring"]
+
+
+def dashboard_metrics(stack: SynthesizedStack) -> list[dict[str, Any]]:
+    """Every plain metric of every graph: namespace, name, dimensions, statistic."""
+    body = rendered_json(stack.resource("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
+    found = []
+    for widget in body["widgets"]:
+        for entry in widget.get("properties", {}).get("metrics", []):
+            if isinstance(entry[0], dict):  # a math expression
+                continue
+            namespace, name, *rest = entry
+            options = rest[-1] if rest and isinstance(rest[-1], dict) else {}
+            labels = rest[:-1] if options else rest
+            dimensions = dict(zip(labels[::2], labels[1::2], strict=True))
+            found.append(
+                {"namespace": namespace, "name": name, "dimensions": dimensions, "stat": options.get("stat", "Average")}
+            )  # CloudWatch's default
+    return found
+
+
+def has_metric(metrics: list[dict[str, Any]], namespace: str, name: str, stat: str, **dimensions: str) -> bool:
+    return any(
+        m["namespace"] == namespace
+        and m["name"] == name
+        and m["stat"] == stat
+        and all(m["dimensions"].get(k) == v for k, v in dimensions.items())
+        for m in metrics
+    )
+
+
+def test_dashboard_shows_every_endpoint_signal(monitoring: SynthesizedStack) -> None:
+    env = monitoring.environment
+    metrics = dashboard_metrics(monitoring)
+    variant = {"dev": "primary-m5-large", "prod": "primary-m5-xlarge"}[env]
+    endpoint = {"EndpointName": f"mlops-{env}-xgboost", "VariantName": variant}
+    expected = [
+        ("AWS/SageMaker", "Invocations", "Sum"),
+        ("AWS/SageMaker", "InvocationsPerInstance", "Sum"),
+        ("AWS/SageMaker", "Invocation4XXErrors", "Sum"),
+        ("AWS/SageMaker", "Invocation5XXErrors", "Sum"),
+        *[("AWS/SageMaker", "ModelLatency", p) for p in ("p50", "p90", "p99")],
+        *[("AWS/SageMaker", "OverheadLatency", p) for p in ("p50", "p90", "p99")],
+        ("/aws/sagemaker/Endpoints", "CPUUtilization", "Average"),
+        ("/aws/sagemaker/Endpoints", "MemoryUtilization", "Average"),
+        ("/aws/sagemaker/Endpoints", "DiskUtilization", "Average"),
+    ]
+    for namespace, name, stat in expected:
+        assert has_metric(metrics, namespace, name, stat, **endpoint), (namespace, name, stat)
+
+
+def test_dashboard_shows_both_pipelines(monitoring: SynthesizedStack) -> None:
+    metrics = dashboard_metrics(monitoring)
+    machines = {m["dimensions"]["StateMachineArn"] for m in metrics if "StateMachineArn" in m["dimensions"]}
+    assert len(machines) == 2, "training and batch"
+    for machine in machines:
+        for name in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"):
+            assert has_metric(metrics, "AWS/States", name, "Sum", StateMachineArn=machine), name
+        assert has_metric(metrics, "AWS/States", "ExecutionTime", "Maximum", StateMachineArn=machine)
+    for job in ("createTrainingJob.sync", "createTransformJob.sync"):
+        arn = f"arn:aws:states:::sagemaker:{job}"
+        assert has_metric(metrics, "AWS/States", "ServiceIntegrationRunTime", "Maximum", ServiceIntegrationResourceArn=arn)
+
+
+def test_dashboard_says_what_the_rows_mean_and_links_the_runbook(monitoring: SynthesizedStack) -> None:
+    body = rendered_json(monitoring.resource("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
+    texts = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert "README.md#runbook" in texts[0]
+    assert "CPU is summed over vCPUs" in texts[0]
+    assert any("Endpoint `mlops-" in t for t in texts)
+
+
+def alarms(stack: SynthesizedStack) -> dict[str, dict[str, Any]]:
+    found = {}
+    for kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        for resource in stack.resources(kind).values():
+            properties = resource["Properties"]
+            found[properties.get("AlarmName")] = properties
+    return found
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_says_what_to_do(monitoring: SynthesizedStack) -> None:
+    (topic_id,) = monitoring.resources("AWS::SNS::Topic")
+    found = alarms(monitoring)
+    assert len(found) >= 8
+    for name, alarm in found.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+        assert re.search(r"First: .+ Runbook: https://.+README\.md#[a-z0-9-]+$", alarm["AlarmDescription"]), name
+        slug = name.removeprefix(f"mlops-{monitoring.environment}-")
+        assert alarm["AlarmDescription"].endswith(f"#{slug}")
+
+
+def test_alarm_set_and_missing_data_policy(monitoring: SynthesizedStack) -> None:
+    env = monitoring.environment
+    found = {name.removeprefix(f"mlops-{env}-"): alarm for name, alarm in alarms(monitoring).items()}
+    expected = {
+        "endpoint-5xx-error-rate": "notBreaching",
+        "endpoint-4xx-error-rate": "notBreaching",
+        "endpoint-p99-model-latency": "notBreaching",
+        "endpoint-cpu-utilization": "missing",
+        "endpoint-memory-utilization": "missing",
+        "endpoint-disk-utilization": "missing",
+        "training-pipeline-failed": "notBreaching",
+        "batch-pipeline-failed": "notBreaching",
+    }
+    if env == "prod":
+        expected["endpoint-invocations-anomaly"] = "breaching"
+    assert set(found) == {*expected, "endpoint-unhealthy"}
+    for slug, missing in expected.items():
+        assert found[slug]["TreatMissingData"] == missing, slug
+
+
+def test_thresholds_convert_units_and_scale_with_the_instance(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    for env, vcpus in (("dev", 2), ("prod", 4)):
+        config = synthesized[env].config.monitoring.endpoint
+        found = {name.removeprefix(f"mlops-{env}-"): alarm for name, alarm in alarms(synthesized[env]["Monitoring"]).items()}
+        assert found["endpoint-p99-model-latency"]["Threshold"] == config.p99_latency_ms * 1000, "SageMaker reports microseconds"
+        assert found["endpoint-cpu-utilization"]["Threshold"] == config.cpu_percent_per_core * vcpus, "summed over vCPUs"
+        assert found["endpoint-5xx-error-rate"]["Threshold"] == config.error_rate_5xx_percent
+        assert found["endpoint-5xx-error-rate"]["EvaluationPeriods"] == config.evaluation_periods
+        assert found["endpoint-5xx-error-rate"]["DatapointsToAlarm"] == config.datapoints_to_alarm
+        expressions = [m for m in found["endpoint-5xx-error-rate"]["Metrics"] if "Expression" in m]
+        assert expressions[0]["Expression"] == "IF(invocations > 0, 100 * errors5xx / invocations, 0)"
+
+
+def test_pipeline_failure_counts_failed_timed_out_and_aborted(monitoring: SynthesizedStack) -> None:
+    alarm = alarms(monitoring)[f"mlops-{monitoring.environment}-training-pipeline-failed"]
+    (expression,) = [m for m in alarm["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)"
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["EvaluationPeriods"]) == (0, "GreaterThanThreshold", 1)
+
+
+def test_endpoint_unhealthy_is_any_of_errors_latency_and_saturation(monitoring: SynthesizedStack) -> None:
+    composite = alarms(monitoring)[f"mlops-{monitoring.environment}-endpoint-unhealthy"]
+    rule = "".join(p if isinstance(p, str) else "<ref>" for p in composite["AlarmRule"]["Fn::Join"][1])
+    assert rule.count("ALARM(") == 4, "5XX rate, p99 latency, CPU, memory"
+    assert rule.count(" OR ") == 3
+
+
+def test_alarm_topic_is_encrypted_tls_only_and_lets_cloudwatch_publish(monitoring: SynthesizedStack) -> None:
+    topic = monitoring.resource("AWS::SNS::Topic")
+    assert "Fn::ImportValue" in topic["Properties"]["KmsMasterKeyId"]
+    statements = monitoring.resource("AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and s["Action"] == "sns:Publish" for s in statements)
+    emails = [s["Properties"]["Endpoint"] for s in monitoring.resources("AWS::SNS::Subscription").values()]
+    assert emails == load_environment(monitoring.environment).monitoring.alarm_emails
+
+
+def test_key_lets_cloudwatch_encrypt_alarm_notifications(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    key = synthesized["prod"]["Data"].resource("AWS::KMS::Key")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        for s in statements
+    )
+
+
+def test_gpu_instances_get_gpu_widgets_and_alarm(tmp_path: Path) -> None:
+    from config.schema import InferenceConfig
+
+    config = load_environment("dev")
+    inference = InferenceConfig.model_validate(
+        config.inference.model_dump() | {"variant": {"instance_type": "ml.g4dn.xlarge", "initial_instance_count": 1}}  # type: ignore[union-attr]
+    )
+    stack = synthesize([config.model_copy(update={"inference": inference})], tmp_path)["dev"]["Monitoring"]
+    assert has_metric(dashboard_metrics(stack), "/aws/sagemaker/Endpoints", "GPUUtilization", "Average", VariantName="primary-g4dn-xlarge")
+    gpu = alarms(stack)["mlops-dev-endpoint-gpu-utilization"]
+    assert gpu["Threshold"] == 90 * 1, "one GPU on ml.g4dn.xlarge"
