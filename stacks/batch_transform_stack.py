@@ -13,7 +13,7 @@ from constructs import Construct
 from ml_constructs import SecureBucket
 from ml_constructs.notifications import NotificationTopic, NotificationTopicProps
 from ml_constructs.transform_pipeline import TransformJobSettings, TransformPipeline, TransformPipelineProps
-from ml_constructs.triggers import DatasetTrigger, DatasetTriggerProps, ScheduledStart, ScheduledStartProps
+from ml_constructs.triggers import PipelineStarts, PipelineStartsProps
 from stacks.configured_model import ConfiguredModel
 from stacks.data_stack import BATCH_INPUT_PREFIX, BATCH_MANIFEST_PREFIX, BATCH_OUTPUT_PREFIX
 
@@ -84,26 +84,18 @@ class BatchTransformStack(Stack):
                 log_removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             ),
         )
-        DatasetTrigger(
+        PipelineStarts(
             self,
-            "InputTrigger",
-            DatasetTriggerProps(
+            "Starts",
+            PipelineStartsProps(
                 bucket=batch_bucket,
                 prefix=BATCH_INPUT_PREFIX,
                 state_machine=self.pipeline.state_machine,
-                description=f"Transform when s3://{batch_bucket.bucket_name}/{BATCH_INPUT_PREFIX}<set>/_SUCCESS lands",
+                what="Transform",
+                input_key="input",
+                schedule_expression=batch.schedule.expression if batch.schedule else None,
+                scheduled_folder=batch.schedule.input if batch.schedule else None,
             ),
         )
-        if batch.schedule:
-            ScheduledStart(
-                self,
-                "Schedule",
-                ScheduledStartProps(
-                    schedule_expression=batch.schedule.expression,
-                    state_machine=self.pipeline.state_machine,
-                    input={"input": batch.schedule.input},
-                    description=f"Transform {batch.schedule.input} ({batch.schedule.expression})",
-                ),
-            )
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine_arn, description="Start a run: see README, 'Batch transform'")
         CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic_arn)

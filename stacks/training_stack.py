@@ -17,7 +17,7 @@ from ml_constructs.notifications import NotificationTopic, NotificationTopicProp
 from ml_constructs.registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.source_bundle import SourceBundle, SourceBundleProps
 from ml_constructs.training_pipeline import QualityGateSettings, TrainingJobSettings, TrainingPipeline, TrainingPipelineProps
-from ml_constructs.triggers import DatasetTrigger, DatasetTriggerProps, ScheduledStart, ScheduledStartProps
+from ml_constructs.triggers import PipelineStarts, PipelineStartsProps
 from stacks.data_stack import CHECKPOINTS_PREFIX, TRAINING_JOBS_PREFIX, TRAINING_PREFIX
 from training_scripts.metric_log import metric_definitions
 
@@ -121,27 +121,19 @@ class TrainingStack(Stack):
                 log_removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             ),
         )
-        self.dataset_trigger = DatasetTrigger(
+        PipelineStarts(
             self,
-            "DatasetTrigger",
-            DatasetTriggerProps(
+            "Starts",
+            PipelineStartsProps(
                 bucket=training_data,
                 prefix=TRAINING_PREFIX,
                 state_machine=self.pipeline.state_machine,
-                description=f"Train when s3://{training_data.bucket_name}/{TRAINING_PREFIX}<dataset>/_SUCCESS lands",
+                what="Train on",
+                input_key="dataset",
+                schedule_expression=training.schedule.expression if training.schedule else None,
+                scheduled_folder=training.schedule.dataset if training.schedule else None,
             ),
         )
-        if training.schedule:
-            ScheduledStart(
-                self,
-                "Schedule",
-                ScheduledStartProps(
-                    schedule_expression=training.schedule.expression,
-                    state_machine=self.pipeline.state_machine,
-                    input={"dataset": training.schedule.dataset},
-                    description=f"Retrain on {training.schedule.dataset} ({training.schedule.expression})",
-                ),
-            )
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine_arn, description="Start a run: see README, 'Training'")
         CfnOutput(self, "ModelPackageGroupName", value=self.registry.group_name)
         CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic_arn)

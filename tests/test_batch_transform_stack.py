@@ -164,7 +164,7 @@ def test_pipeline_lists_inputs_writes_manifests_and_runs_its_own_jobs(batch: Syn
 
 
 def test_a_run_starts_per_complete_input_set(batch: SynthesizedStack) -> None:
-    (rule,) = [r for k, r in batch.resources("AWS::Events::Rule").items() if k.startswith("InputTrigger")]
+    (rule,) = [r for k, r in batch.resources("AWS::Events::Rule").items() if k.startswith("StartsMarker")]
     assert rule["Properties"]["EventPattern"]["detail"] == {
         "bucket": {"name": [bucket(batch.environment)]},
         "object": {"key": [{"wildcard": "input/*/_SUCCESS"}]},
@@ -176,7 +176,7 @@ def test_a_run_starts_per_complete_input_set(batch: SynthesizedStack) -> None:
 
 def test_schedule_in_prod_only(synthesized: dict[str, SynthesizedEnvironment]) -> None:
     def schedules(env: str) -> list[dict[str, Any]]:
-        return [r for k, r in synthesized[env]["BatchTransform"].resources("AWS::Events::Rule").items() if k.startswith("Schedule")]
+        return [r for k, r in synthesized[env]["BatchTransform"].resources("AWS::Events::Rule").items() if k.startswith("StartsSchedule")]
 
     assert schedules("dev") == []
     (rule,) = schedules("prod")

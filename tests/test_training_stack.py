@@ -374,7 +374,7 @@ def test_notifications_carry_the_outcome(dev_definition: dict[str, Any]) -> None
 
 
 def test_a_run_starts_per_complete_dataset_marker(training: SynthesizedStack) -> None:
-    (rule,) = [r for k, r in training.resources("AWS::Events::Rule").items() if k.startswith("DatasetTrigger")]
+    (rule,) = [r for k, r in training.resources("AWS::Events::Rule").items() if k.startswith("StartsMarker")]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail-type"] == ["Object Created"]
@@ -402,7 +402,7 @@ def test_dead_letter_queues_are_encrypted_and_tls_only(training: SynthesizedStac
 
 def test_schedule_retrains_on_the_configured_dataset_in_prod_only(synthesized: dict[str, SynthesizedEnvironment]) -> None:
     def schedules(environment: SynthesizedEnvironment) -> list[dict[str, Any]]:
-        return [r for k, r in environment["Training"].resources("AWS::Events::Rule").items() if k.startswith("Schedule")]
+        return [r for k, r in environment["Training"].resources("AWS::Events::Rule").items() if k.startswith("StartsSchedule")]
 
     assert schedules(synthesized["dev"]) == []
     (rule,) = schedules(synthesized["prod"])

@@ -102,3 +102,48 @@ def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
         )
     )
     return queue
+
+
+@dataclass(frozen=True)
+class PipelineStartsProps:
+    bucket: SecureBucket
+    prefix: str
+    """Folders ``<prefix><name>/`` start a run when their ``_SUCCESS`` marker lands."""
+    state_machine: sfn.IStateMachine
+    what: str
+    """What a run does, for rule descriptions: e.g. ``Train``."""
+    input_key: str
+    """The key of a manual or scheduled start's input: ``{"<input_key>": "<prefix><name>/"}``."""
+    schedule_expression: str | None = None
+    scheduled_folder: str | None = None
+
+
+class PipelineStarts(Construct):
+    """Everything that starts a folder-driven pipeline: the S3 marker rule and an optional schedule."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineStartsProps) -> None:
+        super().__init__(scope, construct_id)
+        if bool(props.schedule_expression) != bool(props.scheduled_folder):
+            raise ValueError("PipelineStartsProps: give schedule_expression and scheduled_folder together, or neither")
+        self.marker = DatasetTrigger(
+            self,
+            "Marker",
+            DatasetTriggerProps(
+                bucket=props.bucket,
+                prefix=props.prefix,
+                state_machine=props.state_machine,
+                description=f"{props.what} when s3://{props.bucket.bucket_name}/{props.prefix}<name>/{MARKER_NAME} lands",
+            ),
+        )
+        self.schedule: ScheduledStart | None = None
+        if props.schedule_expression and props.scheduled_folder:
+            self.schedule = ScheduledStart(
+                self,
+                "Schedule",
+                ScheduledStartProps(
+                    schedule_expression=props.schedule_expression,
+                    state_machine=props.state_machine,
+                    input={props.input_key: props.scheduled_folder},
+                    description=f"{props.what} {props.scheduled_folder} ({props.schedule_expression})",
+                ),
+            )
