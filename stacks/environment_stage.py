@@ -13,6 +13,7 @@ from constructs import Construct
 from ml_constructs.endpoint import InstanceVariant, variant_name_for
 from ml_constructs.instances import gpus, vcpus
 from ml_constructs.monitoring import EndpointMetrics
+from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
 from stacks.inference_stack import InferenceStack, endpoint_variant
@@ -101,4 +102,7 @@ class EnvironmentStage(Stage):
             boundary = iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", config.permissions_boundary_arn)
             iam.PermissionsBoundary.of(self).apply(boundary)
         # Every finding fails synth unless acknowledged with a reason next to the resource.
-        Validations.of(self).add_plugins(AwsSolutionsChecks(self))
+        Validations.of(self).add_plugins(
+            AwsSolutionsChecks(self),
+            SageMakerChecks(production=config.production, require_vpc=bool(config.inference and config.inference.vpc)),
+        )

@@ -25,6 +25,11 @@ class SynthesizedStack:
     name: str
     template: dict[str, Any]
     directory: Path
+    template_file: str
+
+    @property
+    def template_path(self) -> Path:
+        return self.directory / self.template_file
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == resource_type}
@@ -55,6 +60,7 @@ def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> dict[str, Synt
                 name=artifact.stack_name.removeprefix(f"{config.name}-"),
                 template=json.loads((Path(stage.directory) / artifact.template_file).read_text()),
                 directory=Path(stage.directory),
+                template_file=artifact.template_file,
             )
             for artifact in stage.stacks
         }

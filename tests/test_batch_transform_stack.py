@@ -181,3 +181,9 @@ def test_schedule_in_prod_only(synthesized: dict[str, SynthesizedEnvironment]) -
     assert schedules("dev") == []
     (rule,) = schedules("prod")
     assert json.loads(rule["Properties"]["Targets"][0]["Input"]) == {"input": "input/daily/"}
+
+
+def test_runs_are_bounded_in_time(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    for environment in synthesized.values():
+        definition = definition_of(environment["BatchTransform"].resource("AWS::StepFunctions::StateMachine"))
+        assert definition["TimeoutSeconds"] == environment.config.batch.timeout_hours * 3600  # type: ignore[union-attr]

@@ -27,9 +27,8 @@ def validation_report(synthesized: dict[str, SynthesizedEnvironment]) -> dict:
 
 def test_cdk_nag_reports_no_unacknowledged_finding(synthesized: dict[str, SynthesizedEnvironment]) -> None:
     reports = validation_report(synthesized)["pluginReports"]
-    assert len(reports) == len(synthesized), "one AwsSolutions run per environment stage"
+    assert [r["pluginName"] for r in reports if r["pluginName"] == "AwsSolutions"] == ["AwsSolutions"] * len(synthesized)
     for report in reports:
-        assert report["pluginName"] == "AwsSolutions"
         assert report["conclusion"] == "success"
         assert report["violations"] == []
 

@@ -425,3 +425,11 @@ def test_notification_topic_is_encrypted_tls_only_and_subscribed(training: Synth
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
     (subscription,) = training.resources("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "email"
+
+
+def test_runs_are_bounded_in_time(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    for environment in synthesized.values():
+        definition = definition_of(environment["Training"].resource("AWS::StepFunctions::StateMachine"))
+        training = environment.config.training
+        job = training.spot.max_wait_seconds if training.spot.enabled else training.max_runtime_seconds
+        assert definition["TimeoutSeconds"] == job + 3600

@@ -42,8 +42,10 @@ class PipelineStateMachine(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(props.definition)),
-            timeout=props.timeout,
+            # A definition given as a document does not get the `timeout` prop: it goes in here.
+            definition_body=sfn.DefinitionBody.from_string(
+                stack.to_json_string({**props.definition, "TimeoutSeconds": int(props.timeout.to_seconds())})
+            ),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
