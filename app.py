@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The CDK app: one Stage per environment in ``config/``.
 
-``cdk synth`` builds every environment; ``cdk synth -c env=dev`` builds one.
+``cdk synth`` builds the delivery pipeline (``config/delivery.yaml``) with every environment it
+promotes through; ``cdk synth -c env=dev`` builds one environment on its own, to deploy by hand.
+Without ``config/delivery.yaml``, ``cdk synth`` builds every environment on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 # jsii warns on every start under Node 20; the project supports the Node the machine has.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from config import ConfigError, EnvironmentConfig, available_environments, load_environment
+from config import ConfigError, DeliveryConfig, EnvironmentConfig, available_environments, load_delivery, load_environment
+from config.loader import CONFIG_DIR, DELIVERY
 
 if TYPE_CHECKING:
     import aws_cdk as cdk
@@ -35,6 +38,7 @@ def selected_environments(selection: str | None) -> list[EnvironmentConfig]:
 
 
 def build_app(environments: list[EnvironmentConfig], outdir: str | None = None) -> cdk.App:
+    """Each environment as a stage of its own (what `cdk deploy -c env=<name>` deploys)."""
     import aws_cdk as cdk
 
     from stacks.environment_stage import EnvironmentStage
@@ -45,14 +49,32 @@ def build_app(environments: list[EnvironmentConfig], outdir: str | None = None) 
     return app
 
 
+def build_delivery_app(delivery: DeliveryConfig, environments: list[EnvironmentConfig], outdir: str | None = None) -> cdk.App:
+    """The delivery pipeline, with the environments it promotes through as its stages."""
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+
+    from stacks.delivery_stack import DeliveryStack
+
+    app = cdk.App(context=cdk_json_context(), outdir=outdir)
+    stage = cdk.Stage(app, "Delivery", env=cdk.Environment(account=delivery.account, region=delivery.region))
+    DeliveryStack(stage, "Pipeline", delivery=delivery, environments=environments, stack_name="delivery-pipeline")
+    cdk.Validations.of(stage).add_plugins(AwsSolutionsChecks(stage))
+    return app
+
+
 def main() -> int:
     selection = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}")).get("env")
     try:
-        environments = selected_environments(selection)
+        if selection or not (CONFIG_DIR / f"{DELIVERY}.yaml").is_file():
+            app = build_app(selected_environments(selection))
+        else:
+            delivery = load_delivery()
+            app = build_delivery_app(delivery, [load_environment(name) for name in delivery.stages])
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build_app(environments).synth()
+    app.synth()
     return 0
 
 

@@ -35,6 +35,24 @@ class ClientError(Exception):
 class Target:
     endpoint_name: str
     region: str
+    role_arn: str | None = None
+    """Assume this role first (the delivery pipeline's smoke test does, across accounts)."""
+
+    def session(self) -> Any:
+        import boto3
+
+        if not self.role_arn:
+            return boto3.Session(region_name=self.region)
+        with aws_errors(self):
+            credentials = boto3.client("sts", region_name=self.region).assume_role(RoleArn=self.role_arn, RoleSessionName="predict-client")[
+                "Credentials"
+            ]
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.region,
+        )
 
 
 Invoke = Callable[[bytes], bytes]
@@ -102,9 +120,7 @@ def predict(rows: Sequence[Sequence[str]], invoke: Invoke, batch_size: int) -> l
 
 
 def boto3_invoke(target: Target, client: Any = None) -> Invoke:
-    import boto3
-
-    runtime = client or boto3.client("sagemaker-runtime", region_name=target.region)
+    runtime = client or target.session().client("sagemaker-runtime")
 
     def invoke(payload: bytes) -> bytes:
         with aws_errors(target):
@@ -117,6 +133,7 @@ def boto3_invoke(target: Target, client: Any = None) -> Invoke:
 def sdk_invoke(target: Target, session: Any = None) -> Invoke:
     from sagemaker.core.resources import Endpoint
 
+    session = session or (target.session() if target.role_arn else None)
     # Built from its name rather than Endpoint.get: no DescribeEndpoint call, so a caller
     # needs sagemaker:InvokeEndpoint and nothing more (the smoke test's role, for one).
     endpoint = Endpoint(endpoint_name=target.endpoint_name)
@@ -161,11 +178,11 @@ def aws_errors(target: Target) -> Iterator[None]:
 # --- command line -----------------------------------------------------------------------------
 
 
-def resolve_target(environment: str | None, endpoint: str | None, region: str | None) -> Target:
+def resolve_target(environment: str | None, endpoint: str | None, region: str | None, role_arn: str | None = None) -> Target:
     if endpoint:
         if not region:
             raise ClientError("--endpoint needs --region", EXIT_INPUT)
-        return Target(endpoint, region)
+        return Target(endpoint, region, role_arn)
     from config import ConfigError, load_environment
 
     try:
@@ -176,7 +193,7 @@ def resolve_target(environment: str | None, endpoint: str | None, region: str | 
         raise ClientError(
             f"environment {config.name!r} serves no model (inference.model is not set in config/{config.name}.yaml)", EXIT_INPUT
         )
-    return Target(config.endpoint_name, region or config.region)
+    return Target(config.endpoint_name, region or config.region, role_arn)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -190,6 +207,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--via", choices=["boto3", "sdk"], default="boto3", help="InvokeEndpoint through boto3 or the SageMaker SDK")
     parser.add_argument("--batch-size", type=int, default=100, help="rows per request (default 100)")
     parser.add_argument("--features", type=int, help="expected number of features per row")
+    parser.add_argument("--assume-role", metavar="ROLE_ARN", help="assume this IAM role before calling (e.g. another account's)")
     parser.add_argument("input", nargs="?", default="-", help="CSV file, or - for standard input (default)")
     args = parser.parse_args(argv)
     if args.batch_size < 1:
@@ -201,7 +219,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     args = parse_args(argv)
     out = stdout or sys.stdout
     try:
-        target = resolve_target(args.env, args.endpoint, args.region)
+        target = resolve_target(args.env, args.endpoint, args.region, args.assume_role)
         if args.input == "-":
             rows = read_rows(stdin or sys.stdin, "stdin", args.features)
         else:

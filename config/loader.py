@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.schema import EnvironmentConfig
+from config.schema import DeliveryConfig, EnvironmentConfig
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 CONFIG_DIR = Path(__file__).resolve().parent
 
@@ -19,8 +21,12 @@ class ConfigError(Exception):
     """A configuration mistake, worded for the person who made it."""
 
 
+DELIVERY = "delivery"
+"""config/delivery.yaml describes the pipeline, not an environment."""
+
+
 def available_environments(config_dir: Path = CONFIG_DIR) -> list[str]:
-    return sorted(path.stem for path in config_dir.glob("*.yaml"))
+    return sorted(path.stem for path in config_dir.glob("*.yaml") if path.stem != DELIVERY)
 
 
 def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentConfig:
@@ -30,6 +36,32 @@ def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentCon
             f"unknown environment {name!r}; allowed: {', '.join(known)} (one file per environment in {_display(config_dir)}/)"
         )
     path = config_dir / f"{name}.yaml"
+    raw = _read_mapping(path)
+    if "name" in raw:
+        raise ConfigError(f"{_display(path)}: name = {raw['name']!r}: not allowed; the environment's name is the file's name ({name!r})")
+    return _validated(EnvironmentConfig, path, {"name": name, **raw})
+
+
+def load_delivery(config_dir: Path = CONFIG_DIR) -> DeliveryConfig:
+    path = config_dir / f"{DELIVERY}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{_display(path)}: missing; the delivery pipeline needs it (account, region, connection_arn, ...)")
+    delivery = _validated(DeliveryConfig, path, _read_mapping(path))
+    known = available_environments(config_dir)
+    unknown = [name for name in delivery.stages if name not in known]
+    if unknown:
+        raise ConfigError(f"{_display(path)}: stages = {unknown}: allowed: environments in {_display(config_dir)}/ ({', '.join(known)})")
+    return delivery
+
+
+def _validated(model: type[ModelT], path: Path, raw: dict[str, Any]) -> ModelT:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(path, model, error)) from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -39,29 +71,23 @@ def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentCon
         raise ConfigError(f"{_display(path)}: not valid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{_display(path)}: expected a mapping of fields (account, region, ...), got {type(raw).__name__}")
-    if "name" in raw:
-        raise ConfigError(f"{_display(path)}: name = {raw['name']!r}: not allowed; the environment's name is the file's name ({name!r})")
-    try:
-        return EnvironmentConfig.model_validate({"name": name, **raw})
-    except ValidationError as error:
-        raise ConfigError(_describe(path, raw, error)) from None
+    return raw
 
 
-def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
-    lines = [_describe_one(path, raw, detail) for detail in error.errors()]
-    return "\n".join(lines)
+def _describe(path: Path, model: type[BaseModel], error: ValidationError) -> str:
+    return "\n".join(_describe_one(path, model, detail) for detail in error.errors())
 
 
-def _describe_one(path: Path, raw: dict[str, Any], detail: Any) -> str:
+def _describe_one(path: Path, model: type[BaseModel], detail: Any) -> str:
     loc = list(detail["loc"])
     field = ".".join(str(part) for part in loc) or "(top level)"
     kind = detail["type"]
     message = str(detail["msg"]).removeprefix("Value error, ")
     if kind == "missing":
-        return f"{_display(path)}: {field} is required but missing{_described(loc)}"
+        return f"{_display(path)}: {field} is required but missing{_described(model, loc)}"
     value = detail.get("input")
     if kind == "extra_forbidden":
-        allowed = _allowed_fields(loc[:-1])
+        allowed = _allowed_fields(model, loc[:-1])
         guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f" (did you mean {guess[0]!r}?)" if guess else ""
         return f"{_display(path)}: {field} is not a known field{hint}; allowed here: {', '.join(allowed)}"
@@ -76,8 +102,7 @@ def _describe_one(path: Path, raw: dict[str, Any], detail: Any) -> str:
     return f"{_display(path)}: {field} = {value!r}: {message}"
 
 
-def _model_at(loc: list[Any]) -> type[BaseModel] | None:
-    model: type[BaseModel] = EnvironmentConfig
+def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
     for part in loc:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
@@ -87,14 +112,14 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     return model
 
 
-def _allowed_fields(loc: list[Any]) -> list[str]:
-    model = _model_at(loc)
-    return [name for name in model.model_fields if name != "name"] if model else []
+def _allowed_fields(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    found = _model_at(model, loc)
+    return [name for name in found.model_fields if not (found is EnvironmentConfig and name == "name")] if found else []
 
 
-def _described(loc: list[Any]) -> str:
-    model = _model_at(loc[:-1])
-    field = model.model_fields.get(str(loc[-1])) if model else None
+def _described(model: type[BaseModel], loc: list[Any]) -> str:
+    found = _model_at(model, loc[:-1])
+    field = found.model_fields.get(str(loc[-1])) if found else None
     return f" ({field.description})" if field and field.description else ""
 
 

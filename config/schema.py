@@ -449,3 +449,37 @@ class EnvironmentConfig(StrictModel):
                     f"production is true, so that one instance can fail; got {smallest}"
                 )
         return self
+
+
+ConnectionArn = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"arn:aws(-cn|-us-gov)?:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}",
+            "a CodeConnections connection ARN, arn:aws:codeconnections:<region>:<account>:connection/<uuid>",
+        )
+    ),
+]
+Repository = Annotated[str, AfterValidator(_matches(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name, e.g. ml-platform/sagemaker-xgboost"))]
+EnvironmentName = Annotated[str, AfterValidator(_matches(r"[a-z][a-z0-9-]{0,19}", "an environment name (a file in config/)"))]
+
+
+class DeliveryConfig(StrictModel):
+    """``config/delivery.yaml``: where the pipeline lives and what it promotes through."""
+
+    account: AccountId
+    region: Region
+    connection_arn: ConnectionArn
+    repository: Repository
+    branch: Annotated[str, AfterValidator(_matches(r"[A-Za-z0-9._/-]{1,100}", "a branch name"))] = "main"
+    stages: list[EnvironmentName] = Field(min_length=1, max_length=10, description="environments in promotion order")
+    approval_before: list[EnvironmentName] = Field(default_factory=list, description="stages that wait for a person's approval")
+
+    @model_validator(mode="after")
+    def _approvals_name_stages(self) -> DeliveryConfig:
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError(f"stages = {self.stages}: allowed: each environment once")
+        unknown = [name for name in self.approval_before if name not in self.stages]
+        if unknown:
+            raise ValueError(f"approval_before = {unknown}: allowed: names from stages ({', '.join(self.stages)})")
+        return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from aws_cdk import Environment, Stage, Tags, Validations
 from aws_cdk import aws_iam as iam
@@ -22,12 +23,16 @@ from stacks.training_stack import TrainingStack
 
 
 class EnvironmentStage(Stage):
-    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, config: EnvironmentConfig, smoke_test_account: str | None = None) -> None:
         env = Environment(account=config.account, region=config.region)
         super().__init__(scope, config.name, env=env)
-        common = {"env": env, "termination_protection": config.termination_protection}
 
-        self.data = DataStack(self, "Data", prefix=config.prefix, data=config.data, **common)
+        def common(stack: str) -> dict[str, Any]:
+            # Explicit stack names: a deploy by hand (`cdk deploy -c env=dev`) and one from the
+            # delivery pipeline update the same CloudFormation stacks.
+            return {"env": env, "termination_protection": config.termination_protection, "stack_name": f"{config.name}-{stack}"}
+
+        self.data = DataStack(self, "Data", prefix=config.prefix, data=config.data, **common("Data"))
         self.training = TrainingStack(
             self,
             "Training",
@@ -38,7 +43,7 @@ class EnvironmentStage(Stage):
             encryption_key=self.data.key,
             notification_emails=config.notifications.emails,
             retain=config.data.retain,
-            **common,
+            **common("Training"),
         )
 
         model = config.inference.model if config.inference else None
@@ -58,7 +63,7 @@ class EnvironmentStage(Stage):
                 encryption_key=self.data.key,
                 notification_emails=config.notifications.emails,
                 retain=config.data.retain,
-                **common,
+                **common("BatchTransform"),
             )
 
         variant = endpoint_variant(config.inference) if config.inference and model else None
@@ -73,7 +78,7 @@ class EnvironmentStage(Stage):
             endpoint=EndpointMetrics(config.endpoint_name, variant_name_for(variant)) if variant else None,
             endpoint_vcpus=vcpus(variant.instance_type) if isinstance(variant, InstanceVariant) else None,
             endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
-            **common,
+            **common("Monitoring"),
         )
 
         self.inference: InferenceStack | None = None
@@ -89,7 +94,8 @@ class EnvironmentStage(Stage):
                 model_artifacts=self.data.model_artifacts,
                 encryption_key=self.data.key,
                 rollback_alarm_names=self.monitoring.monitoring.rollback_alarm_names,
-                **common,
+                smoke_test_account=smoke_test_account,
+                **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.
             self.inference.add_stack_dependency(self.monitoring)

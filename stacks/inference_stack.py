@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
@@ -31,6 +32,11 @@ def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | Serverless
     return ServerlessVariant(inference.serverless.memory_size_mb, inference.serverless.max_concurrency)
 
 
+def smoke_test_role_name(prefix: str) -> str:
+    """Stable, so that the delivery pipeline (another account, maybe) can name it without a lookup."""
+    return f"{prefix}-endpoint-smoke-test"
+
+
 class InferenceStack(Stack):
     def __init__(
         self,
@@ -44,6 +50,7 @@ class InferenceStack(Stack):
         model_artifacts: SecureBucket,
         encryption_key: kms.IKey,
         rollback_alarm_names: list[str],
+        smoke_test_account: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -112,5 +119,17 @@ class InferenceStack(Stack):
             string_value=self.endpoint.endpoint_name,
             description="Name of the real-time endpoint (stable across model versions)",
         )
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py")
+        if smoke_test_account:
+            # The delivery pipeline's smoke test may send requests, and do nothing else.
+            smoke_test = iam.Role(
+                self,
+                "SmokeTestRole",
+                role_name=smoke_test_role_name(prefix),
+                assumed_by=iam.AccountPrincipal(smoke_test_account),
+                description=f"Assumed by the delivery pipeline's smoke test to call {self.endpoint.endpoint_name}",
+            )
+            self.endpoint.grant_invoke(smoke_test)
+        self.endpoint_name_output = CfnOutput(
+            self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py"
+        )
         CfnOutput(self, "VariantName", value=self.endpoint.variant_name)

@@ -218,3 +218,19 @@ def test_sdk_good_call(model_dir: Path, rows_csv: str, capsys: pytest.CaptureFix
     assert [round(float(v), 6) for v in out.splitlines()] == [round(float(v), 6) for v in expected.splitlines()]
     # Failures come back as the same botocore errors as through boto3 (mapped by aws_errors,
     # tested above); moto's runtime answers for any endpoint name, so it cannot play "not found".
+
+
+@mock_aws
+def test_assumes_a_role_before_calling(model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the delivery pipeline's smoke test runs: another account's role, then InvokeEndpoint."""
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    rows = (PROJECT_DIR / "clients" / "smoke_rows.csv").read_text()
+    expected = xgboost_serving.invoke(xgboost_serving.load_model(model_dir), rows.encode()).decode()
+    sagemakerruntime_backends[DEFAULT_ACCOUNT_ID][REGION].results_queue.append((expected, "text/csv", "primary-m5-large", ""))
+    role = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/mlops-dev-endpoint-smoke-test"
+    code, out = run(["--endpoint", ENDPOINT, "--region", REGION, "--assume-role", role], rows)
+    assert code == 0, capsys.readouterr().err
+    assert [round(float(v)) for v in out.splitlines()] == [0, 1, 1], "the smoke rows: one malignant, two benign"

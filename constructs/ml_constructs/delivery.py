@@ -1,0 +1,99 @@
+"""Acknowledgments for what CDK Pipelines generates, each with the reason it is acceptable.
+
+CDK Pipelines writes its own IAM policies (artifact bucket and key grants, CodeBuild logs and
+reports, bootstrap-role assumption). Their wildcards are CDK's, scoped by CDK to the pipeline's
+own resources. Only known patterns are acknowledged: anything else stays a finding and fails
+synth, so a new permission is always reviewed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations, pipelines
+from aws_cdk import aws_iam as iam
+
+from constructs import IConstruct
+
+_ACTION_REASONS = {
+    action: "CDK Pipelines' grant on its own artifact bucket and KMS key (read, write, clean up, re-encrypt between stages)."
+    for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+}
+_RESOURCE_REASONS = (
+    (re.compile(r"<[A-Za-z0-9]+ArtifactsBucket[A-Za-z0-9]+\.Arn>/\*"), "Objects of the pipeline's own artifact bucket."),
+    (
+        re.compile(r"arn:[a-z-]+:logs:[a-z0-9-]+:\d{12}:log-group:/aws/codebuild/.+"),
+        "Log streams of the pipeline's own CodeBuild projects.",
+    ),
+    (re.compile(r"arn:[a-z-]+:codebuild:[a-z0-9-]+:\d{12}:report-group/.+"), "Test reports of the pipeline's own CodeBuild projects."),
+    (
+        re.compile(r"arn:\*:iam::\d{12}:role/\*"),
+        "Self-mutation assumes the CDK bootstrap roles only (condition on their aws-cdk:bootstrap-role tag).",
+    ),
+)
+_ANY_RESOURCE_ACTIONS = {
+    "cloudformation:DescribeStacks": "Self-mutation reads the state of the stacks it deploys, whose names it learns at run time.",
+    "s3:ListBucket": "Self-mutation lists asset buckets of bootstrapped environments, named at run time.",
+    "codebuild:BatchGetBuilds": "Asset publishing follows its own builds; CodeBuild build ids are not known in advance.",
+    "codebuild:StartBuild": "Asset publishing starts its own builds.",
+    "codebuild:StopBuild": "Asset publishing stops its own builds.",
+}
+
+
+def flatten(value: Any) -> str:
+    """A resource the way cdk-nag writes it in a finding id (``<Logical.Arn>`` for references)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(flatten(p) for p in parts)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def acknowledge_cdk_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
+    pipeline.build_pipeline()
+    stack = Stack.of(pipeline)
+    for construct in pipeline.node.find_all():
+        if isinstance(construct, iam.CfnPolicy):
+            _acknowledge_policy(construct, stack.resolve(construct.policy_document))
+    # The artifact bucket holds transient stage inputs; CDK Pipelines creates it without an
+    # access-log target, and every reader and writer of it is this pipeline's own roles.
+    bucket = pipeline.pipeline.artifact_bucket
+    Validations.of(bucket).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="CDK Pipelines' artifact bucket: transient stage artifacts, read and written only by this pipeline's roles.",
+        )
+    )
+
+
+def _acknowledge_policy(policy: IConstruct, document: dict[str, Any]) -> None:
+    for statement in document.get("Statement", []):
+        actions = [str(a) for a in _as_list(statement.get("Action", []))]
+        for action in actions:
+            if action in _ACTION_REASONS:
+                _acknowledge(policy, f"Action::{action}", _ACTION_REASONS[action])
+        for resource in map(flatten, _as_list(statement.get("Resource", []))):
+            if resource == "*":
+                reasons = [_ANY_RESOURCE_ACTIONS.get(action) for action in actions]
+                if all(reasons):
+                    _acknowledge(policy, "Resource::*", " ".join(dict.fromkeys(str(r) for r in reasons)))
+                continue
+            if "*" in resource:
+                reason = next((why for pattern, why in _RESOURCE_REASONS if pattern.fullmatch(resource)), None)
+                if reason:
+                    _acknowledge(policy, f"Resource::{resource}", reason)
+
+
+def _acknowledge(policy: IConstruct, finding: str, reason: str) -> None:
+    Validations.of(policy).acknowledge(Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
