@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CREDENTIALS, EXIT_MODEL, EXIT_AWS = 2, 3, 4, 5, 1
+from clients.errors import EXIT_INPUT, EXIT_REFUSED, ClientError, aws_errors, run_reporting_errors
+
 MAX_PAYLOAD_BYTES = 5 * 1024 * 1024  # InvokeEndpoint accepts 6 MB; keep a margin
-
-
-class ClientError(Exception):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+EXIT_MODEL = EXIT_REFUSED
 
 
 @dataclass(frozen=True)
@@ -38,12 +32,16 @@ class Target:
     role_arn: str | None = None
     """Assume this role first (the delivery pipeline's smoke test does, across accounts)."""
 
+    @property
+    def not_found(self) -> str:
+        return f"endpoint {self.endpoint_name!r} not found in {self.region}: is the Inference stack deployed there?"
+
     def session(self) -> Any:
         import boto3
 
         if not self.role_arn:
             return boto3.Session(region_name=self.region)
-        with aws_errors(self):
+        with aws_errors(f"role {self.role_arn} cannot be assumed: not found"):
             credentials = boto3.client("sts", region_name=self.region).assume_role(RoleArn=self.role_arn, RoleSessionName="predict-client")[
                 "Credentials"
             ]
@@ -123,7 +121,7 @@ def boto3_invoke(target: Target, client: Any = None) -> Invoke:
     runtime = client or target.session().client("sagemaker-runtime")
 
     def invoke(payload: bytes) -> bytes:
-        with aws_errors(target):
+        with aws_errors(target.not_found):
             response = runtime.invoke_endpoint(EndpointName=target.endpoint_name, ContentType="text/csv", Accept="text/csv", Body=payload)
             return response["Body"].read()
 
@@ -139,40 +137,12 @@ def sdk_invoke(target: Target, session: Any = None) -> Invoke:
     endpoint = Endpoint(endpoint_name=target.endpoint_name)
 
     def invoke(payload: bytes) -> bytes:
-        with aws_errors(target):
+        with aws_errors(target.not_found):
             response = endpoint.invoke(body=payload, content_type="text/csv", accept="text/csv", session=session, region=target.region)
             body = response.body
             return body.read() if hasattr(body, "read") else body if isinstance(body, bytes) else str(body).encode()
 
     return invoke
-
-
-@contextmanager
-def aws_errors(target: Target) -> Iterator[None]:
-    """Turn botocore's and the SDK's exceptions into one-line messages with distinct exit codes."""
-    from botocore.exceptions import BotoCoreError, NoCredentialsError, PartialCredentialsError
-    from botocore.exceptions import ClientError as BotoClientError
-
-    not_found = f"endpoint {target.endpoint_name!r} not found in {target.region}: is the Inference stack deployed there?"
-    try:
-        yield
-    except (NoCredentialsError, PartialCredentialsError):
-        raise ClientError(
-            "no AWS credentials found: set AWS_PROFILE, or run `aws configure` or `aws sso login`", EXIT_CREDENTIALS
-        ) from None
-    except BotoClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
-        if code == "ModelError":
-            status = error.response.get("OriginalStatusCode", "?")
-            raise ClientError(f"the model failed on this input (container status {status}): {message}", EXIT_MODEL) from None
-        if code in ("ValidationException", "ResourceNotFound") and "not found" in message.lower():
-            raise ClientError(not_found, EXIT_NOT_FOUND) from None
-        if code in ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"):
-            raise ClientError(f"AWS refused the credentials ({code}): {message}", EXIT_CREDENTIALS) from None
-        raise ClientError(f"{code or 'AWS error'}: {message}", EXIT_AWS) from None
-    except BotoCoreError as error:
-        raise ClientError(f"AWS error: {error}", EXIT_AWS) from None
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -217,8 +187,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None, invoke: Invoke | None = None) -> int:
     args = parse_args(argv)
-    out = stdout or sys.stdout
-    try:
+
+    def run() -> None:
         target = resolve_target(args.env, args.endpoint, args.region, args.assume_role)
         if args.input == "-":
             rows = read_rows(stdin or sys.stdin, "stdin", args.features)
@@ -230,14 +200,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
                 raise ClientError(f"cannot read {args.input}: {error.strerror}", EXIT_INPUT) from None
         send = invoke or (sdk_invoke(target) if args.via == "sdk" else boto3_invoke(target))
         predictions = predict(rows, send, args.batch_size)
-    except ClientError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    buffer = io.StringIO()
-    for value in predictions:
-        buffer.write(f"{value:.6f}\n")
-    out.write(buffer.getvalue())
-    return 0
+        (stdout or sys.stdout).write("".join(f"{value:.6f}\n" for value in predictions))
+
+    return run_reporting_errors(run)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Promote a model version as a Git change: list approved versions, write one into a config file.
+
+    python -m clients.promote list --env dev
+    python -m clients.promote promote --to dev                          # dev's newest approved version
+    python -m clients.promote promote --to prod --from dev --version 7  # dev's version 7, into prod
+
+Then commit ``config/<env>.yaml`` and open a pull request: the delivery pipeline deploys it to
+each environment in order. Exit status: 0 ok, 2 bad input or config, 3 group or version not
+found, 4 no credentials or access, 5 version not approved, 1 any other AWS error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from clients.errors import EXIT_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, ClientError, aws_errors, run_reporting_errors
+from config import ConfigError, EnvironmentConfig, load_environment
+from config.loader import CONFIG_DIR
+
+
+def registry_of(config: EnvironmentConfig) -> str:
+    """The model package group the environment's training pipeline registers into."""
+    return f"{config.prefix}-xgboost"
+
+
+def packages(client: Any, group: str, approved_only: bool) -> list[dict[str, Any]]:
+    """Versions of the group, newest first."""
+    arguments = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if approved_only:
+        arguments["ModelApprovalStatus"] = "Approved"
+    with aws_errors(f"model package group {group!r} not found"):
+        client.describe_model_package_group(ModelPackageGroupName=group)
+        return [p for page in client.get_paginator("list_model_packages").paginate(**arguments) for p in page["ModelPackageSummaryList"]]
+
+
+def choose(client: Any, group: str, version: int | None) -> dict[str, Any]:
+    if version is None:
+        approved = packages(client, group, approved_only=True)
+        if not approved:
+            raise ClientError(f"no approved version in {group!r}: approve one in the model registry first", EXIT_NOT_FOUND)
+        return approved[0]
+    every = {p["ModelPackageVersion"]: p for p in packages(client, group, approved_only=False)}
+    if version not in every:
+        known = ", ".join(str(v) for v in sorted(every)) or "none"
+        raise ClientError(f"{group!r} has no version {version}; versions: {known}", EXIT_NOT_FOUND)
+    chosen = every[version]
+    if chosen["ModelApprovalStatus"] != "Approved":
+        raise ClientError(
+            f"version {version} of {group!r} is {chosen['ModelApprovalStatus']}, not Approved: approve it in the model registry first",
+            EXIT_REFUSED,
+        )
+    return chosen
+
+
+def write_model(config_path: Path, package_arn: str) -> str | None:
+    """Point ``inference.model`` at the package, keeping the file's comments; returns the old value."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long ARN or URL onto a second line
+    document = yaml.load(config_path.read_text(encoding="utf-8"))
+    inference = document.get("inference")
+    if inference is None:
+        raise ClientError(f"{config_path}: no inference section; describe the endpoint (variant, autoscaling) before promoting", EXIT_INPUT)
+    previous = inference.get("model") or {}
+    old = previous.get("model_package_arn") or previous.get("artifact_key")
+    inference["model"] = {"model_package_arn": package_arn}
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    config_path.write_text(buffer.getvalue(), encoding="utf-8")
+    return old
+
+
+def client_for(config: EnvironmentConfig) -> Any:
+    import boto3
+
+    return boto3.client("sagemaker", region_name=config.region)
+
+
+def list_versions(name: str, out: TextIO, config_dir: Path, client: Any = None) -> None:
+    config = environment(name, config_dir)
+    group = registry_of(config)
+    for package in packages(client or client_for(config), group, approved_only=True):
+        out.write(f"{package['ModelPackageVersion']}\t{package['CreationTime']:%Y-%m-%d %H:%M}\t{package['ModelPackageArn']}\n")
+
+
+def promote(to: str, source: str | None, version: int | None, out: TextIO, config_dir: Path, client: Any = None) -> None:
+    target = environment(to, config_dir)
+    origin = environment(source or to, config_dir)
+    if origin.region != target.region:
+        raise ClientError(
+            f"{origin.name} is in {origin.region} and {target.name} in {target.region}: SageMaker hosts packages of its own region only",
+            EXIT_INPUT,
+        )
+    package = choose(client or client_for(origin), registry_of(origin), version)
+    path = config_dir / f"{target.name}.yaml"
+    original = path.read_text(encoding="utf-8")
+    old = write_model(path, package["ModelPackageArn"])
+    try:
+        load_environment(target.name, config_dir)
+    except ConfigError as error:
+        path.write_text(original, encoding="utf-8")
+        raise ClientError(f"not written, the result would not be valid: {error}", EXIT_INPUT) from None
+    out.write(f"{path.name}: inference.model.model_package_arn = {package['ModelPackageArn']} (was {old})\n")
+    out.write("Commit it and open a pull request; the delivery pipeline deploys it.\n")
+
+
+def environment(name: str, config_dir: Path) -> EnvironmentConfig:
+    try:
+        return load_environment(name, config_dir)
+    except ConfigError as error:
+        raise ClientError(str(error), EXIT_INPUT) from None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m clients.promote", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="approved versions of an environment's registry, newest first")
+    listing.add_argument("--env", required=True)
+    promoting = commands.add_parser("promote", help="write an approved version into an environment's config")
+    promoting.add_argument("--to", required=True, help="environment whose config/<env>.yaml is written")
+    promoting.add_argument("--from", dest="source", help="environment whose registry holds the version (default: --to)")
+    promoting.add_argument("--version", type=int, help="model package version (default: the newest approved)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, config_dir: Path = CONFIG_DIR, client: Any = None) -> int:
+    args = parse_args(argv)
+    stream = out or sys.stdout
+    if args.command == "list":
+        return run_reporting_errors(lambda: list_versions(args.env, stream, config_dir, client))
+    return run_reporting_errors(lambda: promote(args.to, args.source, args.version, stream, config_dir, client))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
