@@ -18,10 +18,11 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install synth test lint bench clean
+.PHONY: help install synth synth-delivery test lint bench clean
 
 help:
 	@echo "make synth        synthesize every environment into cdk.out/ (ENV=dev for one)"
+	@echo "make synth-delivery  synthesize the delivery pipeline with its stages (what the pipeline deploys)"
 	@echo "make test         run the whole test suite"
 	@echo "make lint         ruff"
 	@echo "make bench        time synth against the jsii floor, and the test suite"
@@ -47,6 +48,10 @@ install: $(DEV_STAMP) $(NODE_STAMP)
 synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(CDK) synth --quiet $(if $(ENV),--context env=$(ENV))
 	@echo "Synthesized $(if $(ENV),$(ENV),every environment) into cdk.out/"
+
+synth-delivery: $(RUNTIME_STAMP) $(NODE_STAMP)
+	$(CDK) synth --quiet --context delivery=true
+	@echo "Synthesized the delivery pipeline into cdk.out/"
 
 test: $(DEV_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest

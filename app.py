@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The CDK app: one Stage per environment in ``config/``.
 
-``cdk synth`` builds the delivery pipeline (``config/delivery.yaml``) with every environment it
-promotes through; ``cdk synth -c env=dev`` builds one environment on its own, to deploy by hand.
-Without ``config/delivery.yaml``, ``cdk synth`` builds every environment on its own.
+``cdk synth`` builds every environment, each on its own (what ``cdk deploy`` by hand deploys);
+``cdk synth -c env=dev`` builds one; ``cdk synth -c delivery=true`` builds the delivery pipeline
+(``config/delivery.yaml``) with the environments it promotes through as its stages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from config import ConfigError, DeliveryConfig, EnvironmentConfig, available_environments, load_delivery, load_environment
-from config.loader import CONFIG_DIR, DELIVERY
 
 if TYPE_CHECKING:
     import aws_cdk as cdk
@@ -37,13 +36,22 @@ def selected_environments(selection: str | None) -> list[EnvironmentConfig]:
     return [load_environment(name) for name in names]
 
 
-def build_app(environments: list[EnvironmentConfig], outdir: str | None = None) -> cdk.App:
-    """Each environment as a stage of its own (what `cdk deploy -c env=<name>` deploys)."""
+def new_app(outdir: str | None) -> cdk.App:
     import aws_cdk as cdk
 
+    context = cdk_json_context()
+    # CDK's built-in CloudFormation validation takes about 2 of the 2.5 seconds of synth here;
+    # cfn-lint in the test suite checks the same templates against the full resource schemas.
+    # cdk.json's "builtin-cloudformation-validation": true turns it back on.
+    builtin_validation = context.get("builtin-cloudformation-validation") is True
+    return cdk.App(context=context, outdir=outdir, builtin_cloud_formation_validation=builtin_validation)
+
+
+def build_app(environments: list[EnvironmentConfig], outdir: str | None = None) -> cdk.App:
+    """Each environment as a stage of its own (what `cdk deploy -c env=<name>` deploys)."""
     from stacks.environment_stage import EnvironmentStage
 
-    app = cdk.App(context=cdk_json_context(), outdir=outdir)
+    app = new_app(outdir)
     for config in environments:
         EnvironmentStage(app, config)
     return app
@@ -56,7 +64,7 @@ def build_delivery_app(delivery: DeliveryConfig, environments: list[EnvironmentC
 
     from stacks.delivery_stack import DeliveryStack
 
-    app = cdk.App(context=cdk_json_context(), outdir=outdir)
+    app = new_app(outdir)
     stage = cdk.Stage(app, "Delivery", env=cdk.Environment(account=delivery.account, region=delivery.region))
     DeliveryStack(stage, "Pipeline", delivery=delivery, environments=environments, stack_name="delivery-pipeline")
     cdk.Validations.of(stage).add_plugins(AwsSolutionsChecks(stage))
@@ -64,13 +72,13 @@ def build_delivery_app(delivery: DeliveryConfig, environments: list[EnvironmentC
 
 
 def main() -> int:
-    selection = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}")).get("env")
+    context = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}"))
     try:
-        if selection or not (CONFIG_DIR / f"{DELIVERY}.yaml").is_file():
-            app = build_app(selected_environments(selection))
-        else:
+        if str(context.get("delivery", "")).lower() == "true":
             delivery = load_delivery()
             app = build_delivery_app(delivery, [load_environment(name) for name in delivery.stages])
+        else:
+            app = build_app(selected_environments(context.get("env")))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

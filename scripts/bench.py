@@ -4,7 +4,9 @@
     make bench            # or: .venv/bin/python scripts/bench.py --repeat 5
 
 The floor is an empty one-stack CDK app: the cost of starting Python, jsii and Node that no
-project can avoid. Absolute seconds vary between machines; the ratio is what to compare.
+project can avoid (measured as the project runs apps: CDK's built-in CloudFormation validation
+off). The same empty app with CDK's defaults is shown too. Absolute seconds vary between
+machines; the ratios are what to compare.
 """
 
 from __future__ import annotations
@@ -52,8 +54,15 @@ def main() -> int:
     rows: list[tuple[str, float, float | None]] = []
     with tempfile.TemporaryDirectory() as out:
         floor = median_of(args.repeat, [PYTHON, "scripts/empty_app.py"], app_env(f"{out}/floor"))
+        defaults = median_of(
+            args.repeat, [PYTHON, "scripts/empty_app.py"], app_env(f"{out}/defaults") | {"EMPTY_APP_BUILTIN_VALIDATION": "1"}
+        )
         full = median_of(args.repeat, [PYTHON, "app.py"], app_env(f"{out}/full"))
-        rows += [("app: empty one-stack CDK app (jsii floor)", floor, 1.0), ("app: every environment", full, full / floor)]
+        rows += [
+            ("app: empty one-stack CDK app (jsii floor)", floor, 1.0),
+            ("app: empty app, CDK defaults (built-in validation)", defaults, defaults / floor),
+            ("app: every environment", full, full / floor),
+        ]
         cli_floor = median_of(
             args.repeat, [CDK, "synth", "--quiet", "--app", f"{PYTHON} scripts/empty_app.py", "-o", f"{out}/cli-floor"], app_env("")
         )

@@ -1,6 +1,6 @@
 """Delivery: a self-mutating CDK pipeline that deploys each environment in promotion order.
 
-    Source (Git connection) → Synth (make test, make synth) → UpdatePipeline → Assets
+    Source (Git connection) → Synth (make test, make synth-delivery) → UpdatePipeline → Assets
       → dev (deploy, smoke test) → approval → prod (deploy, smoke test)
 
 Git is the source of truth: a merged change to code or to ``config/<env>.yaml`` (a new model
@@ -47,7 +47,7 @@ class DeliveryStack(Stack):
                 input=source,
                 partial_build_spec=RUNTIMES,
                 # The same two commands a person runs: tests gate the synthesized assembly.
-                commands=["make test", "make synth"],
+                commands=["make test", "make synth-delivery"],
                 primary_output_directory="cdk.out",
             ),
             # Environments may live in other accounts: KMS-encrypted, shareable artifacts.

@@ -69,8 +69,8 @@ def build_spec(template: dict[str, Any], command: str) -> dict[str, Any]:
 
 
 def test_synth_runs_the_tests_then_synthesizes(delivery: tuple[dict[str, Any], Path]) -> None:
-    spec = build_spec(delivery[0], "make synth")
-    assert spec["phases"]["build"]["commands"] == ["make test", "make synth"]
+    spec = build_spec(delivery[0], "make synth-delivery")
+    assert spec["phases"]["build"]["commands"] == ["make test", "make synth-delivery"]
     assert spec["phases"]["install"]["runtime-versions"] == {"nodejs": "20", "python": "3.11"}
 
 
