@@ -18,13 +18,14 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install synth synth-delivery test lint bench clean
+.PHONY: help install synth synth-delivery test lint bench local-deploy clean
 
 help:
 	@echo "make synth        synthesize every environment into cdk.out/ (ENV=dev for one)"
 	@echo "make synth-delivery  synthesize the delivery pipeline with its stages (what the pipeline deploys)"
 	@echo "make test         run the whole test suite"
 	@echo "make lint         ruff"
+	@echo "make local-deploy deploy, check, update and destroy ENV (default dev) on a local AWS emulator"
 	@echo "make bench        time synth against the jsii floor, and the test suite"
 
 $(PY):
@@ -59,6 +60,9 @@ test: $(DEV_STAMP) $(NODE_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+local-deploy: $(DEV_STAMP) $(NODE_STAMP)
+	$(PY) scripts/local_deploy.py --env $(if $(ENV),$(ENV),dev)
 
 bench: $(DEV_STAMP) $(NODE_STAMP)
 	$(PY) scripts/bench.py

@@ -47,13 +47,17 @@ def new_app(outdir: str | None) -> cdk.App:
     return cdk.App(context=context, outdir=outdir, builtin_cloud_formation_validation=builtin_validation)
 
 
-def build_app(environments: list[EnvironmentConfig], outdir: str | None = None) -> cdk.App:
-    """Each environment as a stage of its own (what `cdk deploy -c env=<name>` deploys)."""
+def build_app(environments: list[EnvironmentConfig], outdir: str | None = None, local_emulator: bool = False) -> cdk.App:
+    """Each environment as a stage of its own (what `cdk deploy -c env=<name>` deploys).
+
+    ``local_emulator``: templates for the local AWS emulator (scripts/local_deploy.py), which
+    cannot evaluate CDK's bootstrap-version rule.
+    """
     from stacks.environment_stage import EnvironmentStage
 
     app = new_app(outdir)
     for config in environments:
-        EnvironmentStage(app, config)
+        EnvironmentStage(app, config, local_emulator=local_emulator)
     return app
 
 
@@ -78,7 +82,8 @@ def main() -> int:
             delivery = load_delivery()
             app = build_delivery_app(delivery, [load_environment(name) for name in delivery.stages])
         else:
-            app = build_app(selected_environments(context.get("env")))
+            local_emulator = str(context.get("local-emulator", "")).lower() == "true"
+            app = build_app(selected_environments(context.get("env")), local_emulator=local_emulator)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

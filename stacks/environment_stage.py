@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from aws_cdk import Environment, Stage, Tags, Validations
+from aws_cdk import DefaultStackSynthesizer, Environment, Stage, Tags, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
@@ -23,14 +23,25 @@ from stacks.training_stack import TrainingStack
 
 
 class EnvironmentStage(Stage):
-    def __init__(self, scope: Construct, config: EnvironmentConfig, smoke_test_account: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, config: EnvironmentConfig, smoke_test_account: str | None = None, local_emulator: bool = False
+    ) -> None:
         env = Environment(account=config.account, region=config.region)
         super().__init__(scope, config.name, env=env)
 
         def common(stack: str) -> dict[str, Any]:
             # Explicit stack names: a deploy by hand (`cdk deploy -c env=dev`) and one from the
             # delivery pipeline update the same CloudFormation stacks.
-            return {"env": env, "termination_protection": config.termination_protection, "stack_name": f"{config.name}-{stack}"}
+            settings: dict[str, Any] = {
+                "env": env,
+                "termination_protection": config.termination_protection,
+                "stack_name": f"{config.name}-{stack}",
+            }
+            if local_emulator:
+                # The emulator cannot evaluate the bootstrap-version rule (an SSM parameter
+                # check); real deployments keep it.
+                settings["synthesizer"] = DefaultStackSynthesizer(generate_bootstrap_version_rule=False)
+            return settings
 
         self.data = DataStack(self, "Data", prefix=config.prefix, data=config.data, **common("Data"))
         self.training = TrainingStack(
@@ -102,8 +113,11 @@ class EnvironmentStage(Stage):
         else:
             print(f"{config.name}: no model configured (inference.model), so no Inference or BatchTransform stack yet", file=sys.stderr)
 
+        # The local emulator fails on CloudFormation tags of these types (it reads KMS tags as
+        # TagKey/TagValue and SSM parameter tags as a list); AWS takes them.
+        untagged = ["AWS::KMS::Key", "AWS::SSM::Parameter"] if local_emulator else None
         for key, value in config.tags.items():
-            Tags.of(self).add(key, value)
+            Tags.of(self).add(key, value, exclude_resource_types=untagged)
         if config.permissions_boundary_arn:
             boundary = iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", config.permissions_boundary_arn)
             iam.PermissionsBoundary.of(self).apply(boundary)
