@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 
 from config.schema import BatchConfig, ModelVersion, VpcConfig
 from constructs import Construct
@@ -80,8 +79,7 @@ class BatchTransformStack(Stack):
                 output_prefix=BATCH_OUTPUT_PREFIX,
                 manifest_prefix=BATCH_MANIFEST_PREFIX,
                 tags={"pipeline": f"{prefix}-batch"},
-                log_retention=logs.RetentionDays.ONE_YEAR if retain else logs.RetentionDays.ONE_MONTH,
-                log_removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+                retain_logs=retain,
             ),
         )
         PipelineStarts(

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 
 from config.schema import TrainingConfig
 from constructs import Construct
@@ -117,8 +116,7 @@ class TrainingStack(Stack):
                 output_prefix=TRAINING_JOBS_PREFIX,
                 checkpoint_prefix=CHECKPOINTS_PREFIX,
                 tags={"pipeline": f"{prefix}-training"},
-                log_retention=logs.RetentionDays.ONE_YEAR if retain else logs.RetentionDays.ONE_MONTH,
-                log_removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+                retain_logs=retain,
             ),
         )
         PipelineStarts(

@@ -30,15 +30,20 @@ class PipelineStateMachineProps:
     definition: dict[str, Any]
     """An ASL document (JSONata); tokens in it are resolved by CloudFormation."""
     timeout: Duration
-    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    retain_logs: bool = True
+    """Keep execution logs a year and past the stack's deletion; otherwise a month, deleted with it."""
 
 
 class PipelineStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: PipelineStateMachineProps) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        log_group = logs.LogGroup(self, "Logs", retention=props.log_retention, removal_policy=props.log_removal_policy)
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_YEAR if props.retain_logs else logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.RETAIN if props.retain_logs else RemovalPolicy.DESTROY,
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
@@ -90,8 +89,7 @@ class TrainingPipelineProps:
     output_prefix: str = "training-jobs/"
     checkpoint_prefix: str = "checkpoints/"
     tags: Mapping[str, str] = field(default_factory=dict)
-    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    retain_logs: bool = True
 
     def __post_init__(self) -> None:
         if self.gate.metric not in {d["Name"] for d in self.job.metric_definitions}:
@@ -115,8 +113,7 @@ class TrainingPipeline(Construct):
                 definition=self.definition(),
                 # Long enough for the job itself plus the steps around it; never unbounded.
                 timeout=Duration.seconds(job_timeout + 3600),
-                log_retention=props.log_retention,
-                log_removal_policy=props.log_removal_policy,
+                retain_logs=props.retain_logs,
             ),
         )
         self.state_machine = self.machine.state_machine

@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
@@ -70,8 +69,7 @@ class TransformPipelineProps:
     output_prefix: str = "output/"
     manifest_prefix: str = "manifests/"
     tags: Mapping[str, str] = field(default_factory=dict)
-    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    retain_logs: bool = True
 
     def __post_init__(self) -> None:
         if len(self.name_prefix) > 30:
@@ -88,8 +86,7 @@ class TransformPipeline(Construct):
             PipelineStateMachineProps(
                 definition=self.definition(),
                 timeout=Duration.hours(props.timeout_hours),
-                log_retention=props.log_retention,
-                log_removal_policy=props.log_removal_policy,
+                retain_logs=props.retain_logs,
             ),
         )
         self.state_machine = self.machine.state_machine
