@@ -125,3 +125,18 @@ def resolve_folder(
             failure_state,
         ),
     }
+
+
+def notify_and_succeed(topic_arn: str, subject: str, message_expression: str, output_expression: str) -> dict[str, State]:
+    """Publish the outcome (``message_expression`` builds a JSON object), then succeed with ``output_expression``."""
+    return {
+        "NotifySuccess": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Arguments": {"TopicArn": topic_arn, "Subject": subject, "Message": jsonata(f"$string({message_expression}, true)")},
+            "Retry": [throttling_retry("Sns")],
+            "Output": jsonata(output_expression),
+            "Next": "Succeeded",
+        },
+        "Succeeded": {"Type": "Succeed"},
+    }

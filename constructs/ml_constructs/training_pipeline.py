@@ -21,7 +21,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from constructs import Construct
-from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
+from ml_constructs.asl import (
+    SAGEMAKER_RETRY,
+    State,
+    catch_all,
+    failure,
+    jsonata,
+    notify_and_fail,
+    notify_and_succeed,
+    quote,
+    resolve_folder,
+    throttling_retry,
+)
 from ml_constructs.iam import SageMakerExecutionRole
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
@@ -221,23 +232,14 @@ class TrainingPipeline(Construct):
                 "Catch": [catch_all("NotifyFailure")],
                 "Next": "NotifySuccess",
             },
-            "NotifySuccess": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
-                "Arguments": {
-                    "TopicArn": p.notifications.topic_arn,
-                    "Subject": f"[{p.name_prefix}] model registered, pending approval",
-                    "Message": jsonata(
-                        "$string({'result': 'registered (PendingManualApproval)', 'model_package': $modelPackageArn,"
-                        " 'training_job': $jobName, 'dataset': $dataset, 'artifact': $training.artifact,"
-                        " 'metrics': $merge($training.metrics.{name: value}), 'execution': $states.context.Execution.Id}, true)"
-                    ),
-                },
-                "Retry": [throttling_retry("Sns")],
-                "Output": jsonata("{'modelPackageArn': $modelPackageArn, 'trainingJobName': $jobName, 'artifact': $training.artifact}"),
-                "Next": "Succeeded",
-            },
-            "Succeeded": {"Type": "Succeed"},
+            **notify_and_succeed(
+                p.notifications.topic_arn,
+                f"[{p.name_prefix}] model registered, pending approval",
+                "{'result': 'registered (PendingManualApproval)', 'model_package': $modelPackageArn,"
+                " 'training_job': $jobName, 'dataset': $dataset, 'artifact': $training.artifact,"
+                " 'metrics': $merge($training.metrics.{name: value}), 'execution': $states.context.Execution.Id}",
+                "{'modelPackageArn': $modelPackageArn, 'trainingJobName': $jobName, 'artifact': $training.artifact}",
+            ),
             **notify_and_fail(
                 p.notifications.topic_arn,
                 f"[{p.name_prefix}] training pipeline failed",

@@ -21,7 +21,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from constructs import Construct
-from ml_constructs.asl import SAGEMAKER_RETRY, State, catch_all, failure, jsonata, notify_and_fail, quote, resolve_folder, throttling_retry
+from ml_constructs.asl import (
+    SAGEMAKER_RETRY,
+    State,
+    catch_all,
+    failure,
+    jsonata,
+    notify_and_fail,
+    notify_and_succeed,
+    quote,
+    resolve_folder,
+    throttling_retry,
+)
 from ml_constructs.endpoint import has_instance_storage
 from ml_constructs.model import HostedModel
 from ml_constructs.notifications import NotificationTopic
@@ -161,22 +172,13 @@ class TransformPipeline(Construct):
                 "Catch": [catch_all("NotifyFailure")],
                 "Next": "NotifySuccess",
             },
-            "NotifySuccess": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
-                "Arguments": {
-                    "TopicArn": p.notifications.topic_arn,
-                    "Subject": f"[{p.name_prefix}] batch predictions ready",
-                    "Message": jsonata(
-                        "$string({'result': 'predictions written', 'output': $output, 'input': $inputSet, 'files': $count($files),"
-                        " 'transform_job': $jobName, 'execution': $states.context.Execution.Id}, true)"
-                    ),
-                },
-                "Retry": [throttling_retry("Sns")],
-                "Output": jsonata("{'output': $output, 'transformJobName': $jobName}"),
-                "Next": "Succeeded",
-            },
-            "Succeeded": {"Type": "Succeed"},
+            **notify_and_succeed(
+                p.notifications.topic_arn,
+                f"[{p.name_prefix}] batch predictions ready",
+                "{'result': 'predictions written', 'output': $output, 'input': $inputSet, 'files': $count($files),"
+                " 'transform_job': $jobName, 'execution': $states.context.Execution.Id}",
+                "{'output': $output, 'transformJobName': $jobName}",
+            ),
             **notify_and_fail(
                 p.notifications.topic_arn,
                 f"[{p.name_prefix}] batch transform failed",

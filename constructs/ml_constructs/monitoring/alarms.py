@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -62,44 +63,38 @@ class AlarmFactory(Construct):
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
 
-    def add(self, spec: AlarmSpec) -> cloudwatch.Alarm:
+    def _common(self, spec: AlarmSpec) -> dict[str, Any]:
+        """What every alarm of the factory shares, from its spec."""
         if spec.slug in self.alarms:
             raise ValueError(f"alarm {spec.slug!r} is defined twice")
-        alarm = cloudwatch.Alarm(
-            self,
-            spec.slug,
-            alarm_name=self.name_of(spec.slug),
-            alarm_description=self._description(spec.meaning, spec.first_step, spec.slug),
-            metric=spec.metric,
-            threshold=spec.threshold,
-            comparison_operator=spec.comparison,
-            evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm,
-            treat_missing_data=spec.missing_data,
-        )
+        return {
+            "alarm_name": self.name_of(spec.slug),
+            "alarm_description": self._description(spec.meaning, spec.first_step, spec.slug),
+            "metric": spec.metric,
+            "evaluation_periods": spec.evaluation_periods,
+            "datapoints_to_alarm": spec.datapoints_to_alarm,
+            "treat_missing_data": spec.missing_data,
+        }
+
+    def _register(self, slug: str, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
         self._notify(alarm)
-        self.alarms[spec.slug] = alarm
+        self.alarms[slug] = alarm
         return alarm
 
-    def add_anomaly(self, spec: AlarmSpec, band_width: float) -> cloudwatch.AnomalyDetectionAlarm:
+    def add(self, spec: AlarmSpec) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(self, spec.slug, threshold=spec.threshold, comparison_operator=spec.comparison, **self._common(spec))
+        return self._register(spec.slug, alarm)
+
+    def add_anomaly(self, spec: AlarmSpec, band_width: float) -> cloudwatch.Alarm:
         """Alarm when the metric leaves CloudWatch's anomaly-detection band (``threshold`` unused)."""
-        if spec.slug in self.alarms:
-            raise ValueError(f"alarm {spec.slug!r} is defined twice")
         alarm = cloudwatch.AnomalyDetectionAlarm(
             self,
             spec.slug,
-            alarm_name=self.name_of(spec.slug),
-            alarm_description=self._description(spec.meaning, spec.first_step, spec.slug),
-            metric=spec.metric,
             std_devs=band_width,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
-            evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm,
-            treat_missing_data=spec.missing_data,
+            **self._common(spec),
         )
-        self._notify(alarm)
-        self.alarms[spec.slug] = alarm
-        return alarm
+        return self._register(spec.slug, alarm)
 
     def add_composite(self, slug: str, members: Sequence[cloudwatch.IAlarm], meaning: str, first_step: str) -> cloudwatch.CompositeAlarm:
         """ALARM when any member is in ALARM."""
