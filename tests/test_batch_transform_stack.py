@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import SynthesizedEnvironment, SynthesizedStack
 from tests.support.asl import definition_of, evaluate, validate
+from tests.support.iam import grants, role_of
 
 ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
 
@@ -28,15 +29,8 @@ def bucket(environment: str) -> str:
 
 
 def grants_of(stack: SynthesizedStack, role_prefix: str) -> set[tuple[str, str]]:
-    (role_id,) = [k for k in stack.resources("AWS::IAM::Role") if k.startswith(role_prefix)]
-    return {
-        (action, resource if isinstance(resource, str) else json.dumps(resource))
-        for policy in stack.resources("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
-    }
+    role_id, _ = role_of(stack, role_prefix)
+    return grants(stack, role_id)
 
 
 def test_definition_is_valid_asl(batch: SynthesizedStack) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import SynthesizedEnvironment, SynthesizedStack
 from tests.support.asl import definition_of, evaluate, validate
+from tests.support.iam import as_list, grants, role_of, statements_of
 from training_scripts.metric_log import metric_definitions
 
 # Actions without resource-level permissions in IAM: the only ones allowed on "*".
@@ -40,35 +41,6 @@ def training(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedE
 @pytest.fixture(scope="module")
 def dev_definition(dev: SynthesizedEnvironment) -> dict[str, Any]:
     return definition_of(dev["Training"].resource("AWS::StepFunctions::StateMachine"))
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def role_of(stack: SynthesizedStack, logical_prefix: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(k, v) for k, v in stack.resources("AWS::IAM::Role").items() if k.startswith(logical_prefix)]
-    return found
-
-
-def statements_of(stack: SynthesizedStack, role_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in stack.resources("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def grants(stack: SynthesizedStack, role_id: str, service: str) -> set[tuple[str, str]]:
-    """(action, resource) pairs of a role for one service; CDK merges statements, this undoes it."""
-    return {
-        (action, json.dumps(resource) if not isinstance(resource, str) else resource)
-        for statement in statements_of(stack, role_id)
-        for action in as_list(statement["Action"])
-        if action.startswith(f"{service}:")
-        for resource in as_list(statement["Resource"])
-    }
 
 
 def bucket_arn(environment: str, purpose: str) -> str:
