@@ -24,11 +24,6 @@ from config import ConfigError, EnvironmentConfig, load_environment
 from config.loader import CONFIG_DIR
 
 
-def registry_of(config: EnvironmentConfig) -> str:
-    """The model package group the environment's training pipeline registers into."""
-    return f"{config.prefix}-xgboost"
-
-
 def packages(client: Any, group: str, approved_only: bool) -> list[dict[str, Any]]:
     """Versions of the group, newest first."""
     arguments = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
@@ -86,7 +81,7 @@ def client_for(config: EnvironmentConfig) -> Any:
 
 def list_versions(name: str, out: TextIO, config_dir: Path, client: Any = None) -> None:
     config = environment(name, config_dir)
-    group = registry_of(config)
+    group = config.registry_name
     for package in packages(client or client_for(config), group, approved_only=True):
         out.write(f"{package['ModelPackageVersion']}\t{package['CreationTime']:%Y-%m-%d %H:%M}\t{package['ModelPackageArn']}\n")
 
@@ -99,7 +94,7 @@ def promote(to: str, source: str | None, version: int | None, out: TextIO, confi
             f"{origin.name} is in {origin.region} and {target.name} in {target.region}: SageMaker hosts packages of its own region only",
             EXIT_INPUT,
         )
-    package = choose(client or client_for(origin), registry_of(origin), version)
+    package = choose(client or client_for(origin), origin.registry_name, version)
     path = config_dir / f"{target.name}.yaml"
     original = path.read_text(encoding="utf-8")
     old = write_model(path, package["ModelPackageArn"])

@@ -395,8 +395,28 @@ class MonitoringConfig(StrictModel):
     endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
 
 
+class RegistryConfig(StrictModel):
+    shared_with_accounts: list[AccountId] = Field(
+        default_factory=list,
+        max_length=10,
+        description="accounts whose environments may serve this registry's versions (e.g. prod's, when promoted from dev)",
+    )
+
+
 class NotificationsConfig(StrictModel):
     emails: list[EmailAddress] = Field(default_factory=list, max_length=20, description="subscribed to pipeline notifications")
+
+
+MODEL_SUFFIX = "-xgboost"
+
+
+def registry_name(prefix: str) -> str:
+    return f"{prefix}{MODEL_SUFFIX}"
+
+
+def prefix_of_registry(group_name: str) -> str:
+    """The environment prefix a model package group belongs to (``mlops-dev-xgboost`` → ``mlops-dev``)."""
+    return group_name.removesuffix(MODEL_SUFFIX)
 
 
 class EnvironmentConfig(StrictModel):
@@ -409,6 +429,7 @@ class EnvironmentConfig(StrictModel):
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
     permissions_boundary_arn: PolicyArn | None = None
     notifications: NotificationsConfig = NotificationsConfig()
+    registry: RegistryConfig = RegistryConfig()
     data: DataConfig
     training: TrainingConfig
     inference: InferenceConfig | None = None
@@ -422,7 +443,12 @@ class EnvironmentConfig(StrictModel):
     @property
     def endpoint_name(self) -> str:
         """The real-time endpoint's stable name; clients and the smoke test derive it from here."""
-        return f"{self.prefix}-xgboost"
+        return f"{self.prefix}{MODEL_SUFFIX}"
+
+    @property
+    def registry_name(self) -> str:
+        """The model package group the training pipeline registers versions in."""
+        return registry_name(self.prefix)
 
     @model_validator(mode="after")
     def _production_keeps_data(self) -> EnvironmentConfig:
@@ -430,6 +456,10 @@ class EnvironmentConfig(StrictModel):
             raise ValueError("data.retain = False: allowed: true when production is true (a deleted stack must not delete data)")
         if self.production and not self.termination_protection:
             raise ValueError("termination_protection = False: allowed: true when production is true")
+        if self.account in self.registry.shared_with_accounts:
+            raise ValueError(
+                f"registry.shared_with_accounts = {self.registry.shared_with_accounts}: allowed: other accounts than {self.account}"
+            )
         if self.batch and not self.serves_a_model:
             raise ValueError("batch: allowed only with inference.model set (batch transform runs the environment's model)")
         inference = self.inference

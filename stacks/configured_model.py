@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 
-from config.schema import ModelVersion, VpcConfig
+from config.schema import ModelVersion, VpcConfig, prefix_of_registry
 from constructs import Construct
 from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
 from ml_constructs.iam import SageMakerLogKind
 from ml_constructs.images import xgboost_image
 from ml_constructs.model import HostedModel, HostedModelProps, ModelSource
-from stacks.data_stack import TRAINING_JOBS_PREFIX
+from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
+from stacks.data_stack import TRAINING_JOBS_PREFIX, bucket_name, data_key_alias
 
 
 class ConfiguredModel(Construct):
@@ -41,7 +43,11 @@ class ConfiguredModel(Construct):
         self.role.allow_image_pull(registry_account, repository)
         if model.model_package_arn:
             # Packages registered by the training pipeline point into training-jobs/.
-            model_artifacts.grant_read_prefix(self.role, TRAINING_JOBS_PREFIX)
+            source_account = model.model_package_arn.split(":")[4]
+            if source_account == Stack.of(self).account:
+                model_artifacts.grant_read_prefix(self.role, TRAINING_JOBS_PREFIX)
+            else:
+                self._read_artifacts_of_another_account(model.model_package_arn)
             source = ModelSource(model_package_arn=model.model_package_arn)
         else:
             assert model.artifact_key is not None
@@ -58,4 +64,29 @@ class ConfiguredModel(Construct):
                 vpc_subnet_ids=vpc.subnet_ids if vpc else (),
                 vpc_security_group_ids=vpc.security_group_ids if vpc else (),
             ),
+        )
+
+    def _read_artifacts_of_another_account(self, package_arn: str) -> None:
+        """A version promoted from another account's registry: read its artifact there.
+
+        That environment shares its registry, bucket prefix and key with this account
+        (``registry.shared_with_accounts``); names follow the project's conventions.
+        """
+        stack = Stack.of(self)
+        account, group = package_arn.split(":")[4], package_arn.split("/")[1]
+        prefix = prefix_of_registry(group)
+        partition = partition_of(stack.region)
+        artifacts = f"arn:{partition}:s3:::{bucket_name(prefix, 'models', account, stack.region)}/{TRAINING_JOBS_PREFIX}*"
+        keys = f"arn:{partition}:kms:{stack.region}:{account}:key/*"
+        self.role.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts]))
+        self.role.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[keys],
+                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{data_key_alias(prefix)}"}},
+            )
+        )
+        acknowledge_wildcard_resource(self.role, artifacts, f"Trained models of {prefix}, in account {account}, under training-jobs/ only.")
+        acknowledge_wildcard_resource(
+            self.role, keys, f"The key id is not known here; the condition allows only the key aliased alias/{data_key_alias(prefix)}."
         )

@@ -29,6 +29,15 @@ BATCH_OUTPUT_PREFIX = "output/"
 BATCH_MANIFEST_PREFIX = "manifests/"
 
 
+def bucket_name(prefix: str, purpose: str, account: str, region: str) -> str:
+    """At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name."""
+    return f"{prefix}-{purpose}-{account}-{region}"
+
+
+def data_key_alias(prefix: str) -> str:
+    return f"{prefix}-data"
+
+
 class DataStack(Stack):
     """KMS key, training-data, model-artifact, batch and access-log buckets.
 
@@ -38,7 +47,16 @@ class DataStack(Stack):
     they live longer, are versioned and are read by different principals.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, data: DataConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        data: DataConfig,
+        artifacts_shared_with: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = RemovalPolicy.RETAIN if data.retain else RemovalPolicy.DESTROY
 
@@ -46,7 +64,7 @@ class DataStack(Stack):
             self,
             "DataKey",
             EncryptionKeyProps(
-                alias=f"{prefix}-data",
+                alias=data_key_alias(prefix),
                 description=f"Encrypts {prefix} training data, model artifacts, batch data and job volumes",
                 removal_policy=removal_policy,
                 pending_window_days=30 if data.retain else 7,
@@ -66,8 +84,7 @@ class DataStack(Stack):
                 self,
                 construct_id,
                 SecureBucketProps(
-                    # At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name.
-                    bucket_name=f"{prefix}-{purpose}-{self.account}-{self.region}",
+                    bucket_name=bucket_name(prefix, purpose, self.account, self.region),
                     encryption_key=self.key,
                     access_logs=self.access_logs,
                     access_logs_prefix=f"{purpose}/",
@@ -78,6 +95,9 @@ class DataStack(Stack):
 
         self.training_data = data_bucket("TrainingData", "data", event_bridge_enabled=True, lifecycle=durable)
         self.model_artifacts = data_bucket("ModelArtifacts", "models", lifecycle=durable)
+        if artifacts_shared_with:
+            # Environments in these accounts serve versions registered here (see registry.shared_with_accounts).
+            self.model_artifacts.share_read_prefix(TRAINING_JOBS_PREFIX, artifacts_shared_with)
         self.batch = data_bucket(
             "Batch",
             "batch",

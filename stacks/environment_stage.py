@@ -43,7 +43,14 @@ class EnvironmentStage(Stage):
                 settings["synthesizer"] = DefaultStackSynthesizer(generate_bootstrap_version_rule=False)
             return settings
 
-        self.data = DataStack(self, "Data", prefix=config.prefix, data=config.data, **common("Data"))
+        self.data = DataStack(
+            self,
+            "Data",
+            prefix=config.prefix,
+            data=config.data,
+            artifacts_shared_with=config.registry.shared_with_accounts,
+            **common("Data"),
+        )
         self.training = TrainingStack(
             self,
             "Training",
@@ -54,6 +61,7 @@ class EnvironmentStage(Stage):
             encryption_key=self.data.key,
             notification_emails=config.notifications.emails,
             retain=config.data.retain,
+            registry_shared_with=config.registry.shared_with_accounts,
             **common("Training"),
         )
 

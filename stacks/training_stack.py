@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 
-from config.schema import TrainingConfig
+from config.schema import TrainingConfig, registry_name
 from constructs import Construct
 from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
 from ml_constructs.images import xgboost_image
@@ -36,6 +36,7 @@ class TrainingStack(Stack):
         encryption_key: kms.IKey,
         notification_emails: list[str],
         retain: bool,
+        registry_shared_with: list[str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -75,9 +76,10 @@ class TrainingStack(Stack):
             self,
             "Registry",
             ModelRegistryProps(
-                group_name=f"{prefix}-xgboost",
+                group_name=registry_name(prefix),
                 description=f"XGBoost models trained by the {prefix} training pipeline",
                 removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+                shared_with_accounts=registry_shared_with,
             ),
         )
         hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}

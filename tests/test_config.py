@@ -330,3 +330,8 @@ def test_monitoring_is_required(tmp_path: Path) -> None:
     config = dev_config()
     del config["monitoring"]
     assert "dev.yaml: monitoring is required but missing" in error_for(tmp_path, config)
+
+
+def test_registry_cannot_be_shared_with_its_own_account(tmp_path: Path) -> None:
+    config = dev_config() | {"registry": {"shared_with_accounts": ["111111111111"]}}
+    assert "registry.shared_with_accounts = ['111111111111']: allowed: other accounts than 111111111111" in error_for(tmp_path, config)

@@ -121,3 +121,32 @@ def test_termination_protection_follows_config(synthesized: dict[str, Synthesize
             if a["type"] == "aws:cloudformation:stack"
         }
         assert flags == {environment.config.termination_protection}
+
+
+def test_dev_shares_only_trained_models_with_the_accounts_in_config(dev: SynthesizedEnvironment, prod: SynthesizedEnvironment) -> None:
+    assert dev.config.registry.shared_with_accounts == ["222222222222"]
+    prod_root = {"AWS": "arn:aws:iam::222222222222:root"}
+    bucket_statements = [
+        s for p in dev["Data"].resources("AWS::S3::BucketPolicy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == prod_root
+    ]  # fmt: skip
+    (shared,) = bucket_statements
+    assert shared["Action"] == "s3:GetObject"
+    assert shared["Resource"]["Fn::Join"][1][1] == "/training-jobs/*"
+    key_statements = [
+        s for s in dev["Data"].resource("AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal") == prod_root
+    ]
+    assert key_statements == [
+        {
+            "Action": "kms:Decrypt",
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+            "Effect": "Allow",
+            "Principal": prod_root,
+            "Resource": "*",
+        }
+    ]
+    group = dev["Training"].resource("AWS::SageMaker::ModelPackageGroup")["Properties"]
+    (statement,) = group["ModelPackageGroupPolicy"]["Statement"]
+    assert statement["Principal"] == {"AWS": ["arn:aws:iam::222222222222:root"]}
+    assert "sagemaker:UpdateModelPackage" not in statement["Action"], "approval stays with dev"
+    assert "ModelPackageGroupPolicy" not in prod["Training"].resource("AWS::SageMaker::ModelPackageGroup")["Properties"]

@@ -234,3 +234,16 @@ def test_serverless_variant(tmp_path: Path) -> None:
 )
 def test_instance_storage_types_get_no_volume_key(instance_type: str, expected: bool) -> None:
     assert has_instance_storage(instance_type) is expected
+
+
+def test_prod_can_serve_a_version_promoted_from_devs_registry(tmp_path: Path) -> None:
+    """Another account's package: the model role reads that account's artifacts and key (by alias), nothing else."""
+    dev_package = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-xgboost/3"
+    stack = synthesize([with_inference("prod", model={"model_package_arn": dev_package})], tmp_path)["prod"]["Inference"]
+    assert props(stack, "AWS::SageMaker::Model")["PrimaryContainer"] == {"ModelPackageName": dev_package}
+    statements = [s for p in stack.resources("AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert [s["Resource"] for s in reads] == ["arn:aws:s3:::mlops-dev-models-111111111111-eu-west-1/training-jobs/*"]
+    (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt" and "111111111111" in json.dumps(s["Resource"])]
+    assert decrypt["Resource"] == "arn:aws:kms:eu-west-1:111111111111:key/*"
+    assert decrypt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mlops-dev-data"}}

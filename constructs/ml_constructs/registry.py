@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -18,19 +19,46 @@ class ModelRegistryProps:
     description: str
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """Registered versions are the record of what was trained and approved: keep them."""
+    shared_with_accounts: Sequence[str] = field(default_factory=tuple)
+    """Accounts that may read the versions and create models from them (approval stays here)."""
 
 
 class ModelRegistry(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ModelRegistryProps) -> None:
         super().__init__(scope, construct_id)
         self.group_name = props.group_name
-        group = sagemaker.CfnModelPackageGroup(
-            self, "Group", model_package_group_name=props.group_name, model_package_group_description=props.description
-        )
-        group.apply_removal_policy(props.removal_policy)
         stack = Stack.of(self)
         self.group_arn = stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=props.group_name)
         self.versions_arn = stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{props.group_name}/*")
+        group = sagemaker.CfnModelPackageGroup(
+            self,
+            "Group",
+            model_package_group_name=props.group_name,
+            model_package_group_description=props.description,
+            model_package_group_policy=self._sharing_policy(props.shared_with_accounts, stack.partition)
+            if props.shared_with_accounts
+            else None,
+        )
+        group.apply_removal_policy(props.removal_policy)
+
+    def _sharing_policy(self, accounts: Sequence[str], partition: str) -> dict[str, object]:
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ServeVersionsInOtherAccounts",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:{partition}:iam::{account}:root" for account in accounts]},
+                    "Action": [
+                        "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages",
+                        "sagemaker:CreateModel",
+                    ],
+                    "Resource": [self.group_arn, self.versions_arn],
+                }
+            ],
+        }
 
     def grant_register(self, grantee: iam.IGrantable) -> None:
         """Register new versions in this group (never approve them: that is a person's decision)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -150,6 +151,24 @@ class SecureBucket(Construct):
         _check_prefix(prefix)
         self._grant_objects(grantee, prefix, ["s3:GetObject"])
         self.encryption_key.grant(grantee, "kms:Decrypt")
+
+    def share_read_prefix(self, prefix: str, accounts: Sequence[str]) -> None:
+        """Let other accounts read objects under ``prefix`` (their own IAM must allow it too)."""
+        _check_prefix(prefix)
+        principals: list[iam.IPrincipal] = [iam.AccountPrincipal(account) for account in accounts]
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], principals=principals, resources=[self.bucket.arn_for_objects(f"{prefix}*")])
+        )
+        # Decrypt only on behalf of S3 reads, not as a general-purpose key.
+        region = Stack.of(self).region
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                principals=principals,
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            )
+        )
 
     def grant_read_object(self, grantee: iam.IGrantable, key: str) -> None:
         """Read one object, and nothing else in the bucket."""
