@@ -24,10 +24,6 @@ def acknowledge_wildcard_resource(scope: IConstruct, resource: str, reason: str)
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{resource}]", reason=reason))
 
 
-def acknowledge_wildcard_action(scope: IConstruct, action: str, reason: str) -> None:
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Action::{action}]", reason=reason))
-
-
 def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"

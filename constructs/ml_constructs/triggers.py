@@ -50,16 +50,13 @@ class DatasetTrigger(Construct):
                 "object": {"key": [{"wildcard": f"{props.prefix}*/{MARKER_NAME}"}]},
             },
         )
-        self.dead_letter_queue = dead_letter_queue(self, "DeadLetters")
         self.rule = events.Rule(self, "Rule", description=props.description, event_pattern=self.event_pattern)
-        self.rule.add_target(
-            targets.SfnStateMachine(
-                props.state_machine,
-                input=events.RuleTargetInput.from_object({"marker_key": events.EventField.from_path("$.detail.object.key")}),
-                dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=props.retry_attempts,
-                max_event_age=Duration.hours(props.max_event_age_hours),
-            )
+        self.dead_letter_queue = start_with_retries(
+            self.rule,
+            props.state_machine,
+            events.RuleTargetInput.from_object({"marker_key": events.EventField.from_path("$.detail.object.key")}),
+            retry_attempts=props.retry_attempts,
+            max_event_age=Duration.hours(props.max_event_age_hours),
         )
 
 
@@ -74,16 +71,26 @@ class ScheduledStartProps:
 class ScheduledStart(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ScheduledStartProps) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = dead_letter_queue(self, "DeadLetters")
         self.rule = events.Rule(self, "Rule", description=props.description, schedule=events.Schedule.expression(props.schedule_expression))
-        self.rule.add_target(
-            targets.SfnStateMachine(
-                props.state_machine,
-                input=events.RuleTargetInput.from_object(dict(props.input)),
-                dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=8,
-            )
+        self.dead_letter_queue = start_with_retries(self.rule, props.state_machine, events.RuleTargetInput.from_object(dict(props.input)))
+
+
+def start_with_retries(
+    rule: events.Rule,
+    state_machine: sfn.IStateMachine,
+    start_input: events.RuleTargetInput,
+    retry_attempts: int = 8,
+    max_event_age: Duration | None = None,
+) -> sqs.Queue:
+    """Make the rule start the state machine, retrying; what cannot be delivered goes to a queue
+    beside the rule, which is returned."""
+    queue = dead_letter_queue(rule.node.scope, "DeadLetters")  # type: ignore[arg-type]
+    rule.add_target(
+        targets.SfnStateMachine(
+            state_machine, input=start_input, dead_letter_queue=queue, retry_attempts=retry_attempts, max_event_age=max_event_age
         )
+    )
+    return queue
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
