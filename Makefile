@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:  `make synth`  and  `make test`.
 # Both create .venv and node_modules when missing (or when their lock files change) and skip
-# installation otherwise.
+# installation otherwise; `make test` also creates .venv-toolkit the same way.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -17,6 +17,18 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
+
+# The SageMaker XGBoost container's training toolkit on Python 3.12, for
+# tests/test_training_container.py. PYENV_VERSION lets pyenv's python3.12 shim pick a 3.12 when
+# another version is the default; an absolute TOOLKIT_PYTHON needs no pyenv.
+TOOLKIT_PYTHON ?= python3.12
+TOOLKIT_VENV := .venv-toolkit
+TOOLKIT_PY := $(TOOLKIT_VENV)/bin/python
+TOOLKIT_REQUIREMENTS := tests/support/toolkit-requirements.txt
+TOOLKIT_NEXT_PIP := tests/support/toolkit-next-pip.txt
+TOOLKIT_STAMP := $(TOOLKIT_VENV)/.toolkit-installed
+# -qq: a pip configuration with extra indexes or find-links warns about every package it lacks.
+TOOLKIT_PIP := $(TOOLKIT_PY) -m pip install -qq --disable-pip-version-check
 
 .PHONY: help install synth synth-delivery test lint bench local-deploy clean
 
@@ -44,6 +56,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Rebuilt from scratch when the pins change: a downgrade must not leave newer files behind.
+# The two patches are the image's own (docker/3.2-0/final/Dockerfile.cpu, see the requirements).
+$(TOOLKIT_STAMP): $(TOOLKIT_REQUIREMENTS) $(TOOLKIT_NEXT_PIP)
+	rm -rf $(TOOLKIT_VENV)
+	PYENV_VERSION=3.12 $(TOOLKIT_PYTHON) -m venv $(TOOLKIT_VENV)
+	$(TOOLKIT_PY) -c 'import sys; assert sys.version_info[:2] == (3, 12), f"TOOLKIT_PYTHON is Python {sys.version}, not 3.12"'
+	$(TOOLKIT_PIP) -r $(TOOLKIT_REQUIREMENTS)
+	$(TOOLKIT_PIP) --no-deps --target $(TOOLKIT_VENV)/next-pip -r $(TOOLKIT_NEXT_PIP)
+	$(TOOLKIT_PY) -m pip uninstall -qq -y typing
+	sed -i 's/collections\.Mapping/collections.abc.Mapping/g' \
+		$$($(TOOLKIT_PY) -c 'import importlib.util as u; print(u.find_spec("sagemaker_containers._mapping").origin)')
+	touch $@
+
 install: $(DEV_STAMP) $(NODE_STAMP)
 
 synth: $(RUNTIME_STAMP) $(NODE_STAMP)
@@ -54,7 +79,7 @@ synth-delivery: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(CDK) synth --quiet --context delivery=true
 	@echo "Synthesized the delivery pipeline into cdk.out/"
 
-test: $(DEV_STAMP) $(NODE_STAMP)
+test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP)
 	$(PY) -m pytest
 
 lint: $(DEV_STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,14 @@ REFUSED_CREDENTIALS = {
     "ExpiredTokenException",
     "InvalidSignatureException",
 }
+
+_STACK_TRACE = re.compile(r"\s*Stack trace:(?:\s*\[bt\][^\n]*)*")
+"""The native backtrace XGBoost appends to its errors (the container passes it on to the caller)."""
+
+
+def one_line(message: str) -> str:
+    """A message from AWS or a container, on one line: no backtrace, whitespace runs collapsed."""
+    return " ".join(_STACK_TRACE.sub("", message).split())
 
 
 class ClientError(Exception):
@@ -32,28 +41,20 @@ def aws_errors(not_found: str) -> Iterator[None]:
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError):
-        raise ClientError(
-            "no AWS credentials found: set AWS_PROFILE, or run `aws configure` or `aws sso login`", EXIT_CREDENTIALS
-        ) from None
+        raise ClientError(NO_CREDENTIALS, EXIT_CREDENTIALS) from None
     except BotoClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
+        message = one_line(error.response.get("Error", {}).get("Message", str(error)))
         if code == "ModelError":
             status = error.response.get("OriginalStatusCode", "?")
             raise ClientError(f"the model failed on this input (container status {status}): {message}", EXIT_REFUSED) from None
         if code in ("ValidationException", "ResourceNotFound") and ("not found" in message.lower() or "does not exist" in message.lower()):
             raise ClientError(not_found, EXIT_NOT_FOUND) from None
-        if code in (
-            "AccessDeniedException",
-            "AccessDenied",
-            "UnrecognizedClientException",
-            "ExpiredTokenException",
-            "InvalidSignatureException",
-        ):
+        if code in REFUSED_CREDENTIALS:
             raise ClientError(f"AWS refused the credentials ({code}): {message}", EXIT_CREDENTIALS) from None
         raise ClientError(f"{code or 'AWS error'}: {message}", EXIT_AWS) from None
     except BotoCoreError as error:
-        raise ClientError(f"AWS error: {error}", EXIT_AWS) from None
+        raise ClientError(f"AWS error: {one_line(str(error))}", EXIT_AWS) from None
 
 
 def run_reporting_errors(action: Callable[[], None]) -> int:

@@ -3,11 +3,16 @@
 
     python -m clients.predict --env dev rows.csv          # boto3 (sagemaker-runtime InvokeEndpoint)
     python -m clients.predict --env dev --via sdk - < rows.csv   # SageMaker Python SDK (sagemaker-core)
-    python -m clients.predict --endpoint my-endpoint --region eu-west-1 rows.csv
+    python -m clients.predict --endpoint my-endpoint --region eu-west-1 --features 30 rows.csv
 
-Rows are features only (no label column), numeric, comma-separated, as in training. Exit
-status: 0 ok, 2 bad input, 3 endpoint not found, 4 no credentials or access, 5 model error,
-1 any other AWS error. Each failure prints one line starting with ``error:``.
+Rows are features only (no label column), numeric, comma-separated, as in training; an empty
+cell is a missing value. Every row must have exactly as many values as the served model has
+features: ``inference.model.features`` of the environment's config with ``--env``, ``--features N``
+with ``--endpoint``. The container's default inference would score a shorter row without
+complaint (the absent features count as missing: a wrong probability), so such rows are refused
+before anything is sent. Exit status: 0 ok, 2 bad input, 3 endpoint not found, 4 no credentials
+or access, 5 model error, 1 any other AWS error. Each failure prints one line starting with
+``error:``.
 """
 
 from __future__ import annotations
@@ -57,16 +62,26 @@ Invoke = Callable[[bytes], bytes]
 """Sends one CSV payload, returns the response body."""
 
 
-def read_rows(stream: TextIO, source: str, expected_features: int | None = None) -> list[list[str]]:
+@dataclass(frozen=True)
+class Width:
+    """How many features each row must have, and where that number comes from (for messages)."""
+
+    features: int
+    source: str
+
+
+def read_rows(stream: TextIO, source: str, width: Width) -> list[list[str]]:
     rows: list[list[str]] = []
-    width = expected_features
     for line_number, row in enumerate(csv.reader(stream), start=1):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if width is None:
-            width = len(row)
-        if len(row) != width:
-            raise ClientError(f"{source} line {line_number}: {len(row)} values, expected {width} (features only, no label)", EXIT_INPUT)
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line; a line of commas is a row of missing values
+        if len(row) != width.features:
+            label = " (a label column?)" if len(row) == width.features + 1 else ""
+            values = f"{len(row)} value" + ("" if len(row) == 1 else "s")
+            raise ClientError(
+                f"{source} line {line_number}: {values}{label}; the model takes {width.features} features ({width.source}), no label",
+                EXIT_INPUT,
+            )
         for column, cell in enumerate(row, start=1):
             if cell.strip():
                 try:
@@ -148,22 +163,34 @@ def sdk_invoke(target: Target, session: Any = None) -> Invoke:
 # --- command line -----------------------------------------------------------------------------
 
 
-def resolve_target(environment: str | None, endpoint: str | None, region: str | None, role_arn: str | None = None) -> Target:
+def resolve_target(
+    environment: str | None, endpoint: str | None, region: str | None, role_arn: str | None = None, features: int | None = None
+) -> tuple[Target, Width]:
+    """The endpoint to call and the row width its model takes."""
+    if features is not None and features < 1:
+        raise ClientError(f"--features {features}: must be at least 1 (the number of features the model was trained on)", EXIT_INPUT)
     if endpoint:
         if not region:
             raise ClientError("--endpoint needs --region", EXIT_INPUT)
-        return Target(endpoint, region, role_arn)
+        if features is None:
+            raise ClientError("--endpoint needs --features N: the number of features the served model was trained on", EXIT_INPUT)
+        return Target(endpoint, region, role_arn), Width(features, "--features")
+    # Imported only here: with --endpoint the client needs boto3 alone (all the pipeline's smoke test installs).
     from config import ConfigError, load_environment
 
     try:
         config = load_environment(environment or "")
     except ConfigError as error:
         raise ClientError(str(error), EXIT_INPUT) from None
-    if not config.serves_a_model:
+    if config.inference is None or config.inference.model is None:
         raise ClientError(
             f"environment {config.name!r} serves no model (inference.model is not set in config/{config.name}.yaml)", EXIT_INPUT
         )
-    return Target(config.endpoint_name, region or config.region, role_arn)
+    configured = config.inference.model.features
+    where = f"inference.model.features in config/{config.name}.yaml"
+    if features is not None and features != configured:
+        raise ClientError(f"--features {features} disagrees with {where} ({configured}): drop --features or fix the config", EXIT_INPUT)
+    return Target(config.endpoint_name, region or config.region, role_arn), Width(configured, where)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -176,28 +203,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", help="AWS region (default: the environment's)")
     parser.add_argument("--via", choices=["boto3", "sdk"], default="boto3", help="InvokeEndpoint through boto3 or the SageMaker SDK")
     parser.add_argument("--batch-size", type=int, default=100, help="rows per request (default 100)")
-    parser.add_argument("--features", type=int, help="expected number of features per row")
+    parser.add_argument(
+        "--features",
+        type=int,
+        metavar="N",
+        help="features per row: required with --endpoint; with --env it must match inference.model.features",
+    )
     parser.add_argument("--assume-role", metavar="ROLE_ARN", help="assume this IAM role before calling (e.g. another account's)")
     parser.add_argument("input", nargs="?", default="-", help="CSV file, or - for standard input (default)")
-    args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None, invoke: Invoke | None = None) -> int:
     args = parse_args(argv)
 
     def run() -> None:
-        target = resolve_target(args.env, args.endpoint, args.region, args.assume_role)
-        if args.input == "-":
-            rows = read_rows(stdin or sys.stdin, "stdin", args.features)
-        else:
-            try:
+        if args.batch_size < 1:
+            raise ClientError(f"--batch-size {args.batch_size}: must be at least 1", EXIT_INPUT)
+        target, width = resolve_target(args.env, args.endpoint, args.region, args.assume_role, args.features)
+        source = "stdin" if args.input == "-" else args.input
+        try:
+            if args.input == "-":
+                rows = read_rows(stdin or sys.stdin, source, width)
+            else:
                 with open(args.input, newline="", encoding="utf-8") as handle:
-                    rows = read_rows(handle, args.input, args.features)
-            except OSError as error:
-                raise ClientError(f"cannot read {args.input}: {error.strerror}", EXIT_INPUT) from None
+                    rows = read_rows(handle, source, width)
+        except OSError as error:
+            raise ClientError(f"cannot read {source}: {error.strerror}", EXIT_INPUT) from None
+        except UnicodeDecodeError:
+            raise ClientError(f"cannot read {source}: not UTF-8 text", EXIT_INPUT) from None
         send = invoke or (sdk_invoke(target) if args.via == "sdk" else boto3_invoke(target))
         predictions = predict(rows, send, args.batch_size)
         (stdout or sys.stdout).write("".join(f"{value:.6f}\n" for value in predictions))

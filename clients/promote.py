@@ -5,9 +5,13 @@
     python -m clients.promote promote --to dev                          # dev's newest approved version
     python -m clients.promote promote --to prod --from dev --version 7  # dev's version 7, into prod
 
-Then commit ``config/<env>.yaml`` and open a pull request: the delivery pipeline deploys it to
-each environment in order. Exit status: 0 ok, 2 bad input or config, 3 group or version not
-found, 4 no credentials or access, 5 version not approved, 1 any other AWS error.
+It writes ``inference.model.model_package_arn`` and ``inference.model.features``: the number of
+features the version was trained on, from the package's ``CustomerMetadataProperties``
+(``train:features``, recorded by the training pipeline with every final metric of the job);
+clients and batch runs check row widths against it. Then commit ``config/<env>.yaml`` and open a
+pull request: the delivery pipeline deploys it to each environment in order. Exit status: 0 ok,
+2 bad input or config, 3 group or version not found, 4 no credentials or access, 5 version not
+approved or without its feature count, 1 any other AWS error.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any, TextIO
 from clients.errors import EXIT_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, ClientError, aws_errors, run_reporting_errors
 from config import ConfigError, EnvironmentConfig, load_environment
 from config.loader import CONFIG_DIR
+
+FEATURES_PROPERTY = "train:features"
+"""The metric train.py emits; the pipeline copies every final metric into the package's metadata."""
 
 
 def packages(client: Any, group: str, approved_only: bool) -> list[dict[str, Any]]:
@@ -53,9 +60,34 @@ def choose(client: Any, group: str, version: int | None) -> dict[str, Any]:
     return chosen
 
 
-def write_model(config_path: Path, package_arn: str) -> str | None:
-    """Point ``inference.model`` at the package, keeping the file's comments; returns the old value."""
+def feature_count(client: Any, group: str, package: dict[str, Any]) -> int:
+    """The ``train:features`` the package was registered with (ListModelPackages does not return metadata)."""
+    arn = package["ModelPackageArn"]
+    with aws_errors(f"model package {arn} not found"):
+        properties = client.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
+    version = f"version {package['ModelPackageVersion']} of {group!r}"
+    value = properties.get(FEATURES_PROPERTY)
+    if value is None:
+        raise ClientError(
+            f"{version} has no {FEATURES_PROPERTY} in its CustomerMetadataProperties, so its feature count is unknown: "
+            "promote a version trained since train.py reports it",
+            EXIT_REFUSED,
+        )
+    try:
+        count = float(value)
+    except ValueError:
+        count = 0.0
+    if not count.is_integer() or count < 1:
+        raise ClientError(
+            f"{version} has {FEATURES_PROPERTY} = {value!r}: not a number of features (a whole number, at least 1)", EXIT_REFUSED
+        )
+    return int(count)
+
+
+def write_model(config_path: Path, package_arn: str, features: int) -> tuple[str | None, int | None]:
+    """Point ``inference.model`` at the package, keeping the file's comments; returns the old source and feature count."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
     yaml = YAML()
     yaml.preserve_quotes = True
@@ -64,13 +96,21 @@ def write_model(config_path: Path, package_arn: str) -> str | None:
     inference = document.get("inference")
     if inference is None:
         raise ClientError(f"{config_path}: no inference section; describe the endpoint (variant, autoscaling) before promoting", EXIT_INPUT)
-    previous = inference.get("model") or {}
-    old = previous.get("model_package_arn") or previous.get("artifact_key")
-    inference["model"] = {"model_package_arn": package_arn}
+    model = inference.get("model")
+    if not isinstance(model, CommentedMap):
+        model = CommentedMap()
+        inference["model"] = model
+    old = model.get("model_package_arn") or model.get("artifact_key")
+    old_features = model.get("features")
+    # Edited in place, so that comments on the kept keys (features) stay where they are.
+    for key in ("model_package_arn", "artifact_key", "framework_version"):
+        model.pop(key, None)
+    model.insert(0, "model_package_arn", package_arn)
+    model["features"] = features
     buffer = io.StringIO()
     yaml.dump(document, buffer)
     config_path.write_text(buffer.getvalue(), encoding="utf-8")
-    return old
+    return old, old_features
 
 
 def client_for(config: EnvironmentConfig) -> Any:
@@ -94,16 +134,19 @@ def promote(to: str, source: str | None, version: int | None, out: TextIO, confi
             f"{origin.name} is in {origin.region} and {target.name} in {target.region}: SageMaker hosts packages of its own region only",
             EXIT_INPUT,
         )
-    package = choose(client or client_for(origin), origin.registry_name, version)
+    registry = client or client_for(origin)
+    package = choose(registry, origin.registry_name, version)
+    features = feature_count(registry, origin.registry_name, package)
     path = config_dir / f"{target.name}.yaml"
     original = path.read_text(encoding="utf-8")
-    old = write_model(path, package["ModelPackageArn"])
+    old, old_features = write_model(path, package["ModelPackageArn"], features)
     try:
         load_environment(target.name, config_dir)
     except ConfigError as error:
         path.write_text(original, encoding="utf-8")
         raise ClientError(f"not written, the result would not be valid: {error}", EXIT_INPUT) from None
     out.write(f"{path.name}: inference.model.model_package_arn = {package['ModelPackageArn']} (was {old})\n")
+    out.write(f"{path.name}: inference.model.features = {features} (was {old_features})\n")
     out.write("Commit it and open a pull request; the delivery pipeline deploys it.\n")
 
 

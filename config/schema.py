@@ -148,7 +148,12 @@ class SpotTraining(StrictModel):
 
 DatasetPrefix = Annotated[
     str,
-    AfterValidator(_matches(r"training/[A-Za-z0-9._=-]+/", "a dataset folder under training/, e.g. training/latest/ (ending with '/')")),
+    AfterValidator(
+        _matches(
+            r"training/[A-Za-z0-9._=-]{1,200}/",
+            "a dataset folder under training/ (a name of at most 200 characters), e.g. training/latest/ (ending with '/')",
+        )
+    ),
 ]
 
 
@@ -208,6 +213,12 @@ class ModelVersion(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] | None = Field(
         None, description="container version for artifact_key (default: training.framework_version)"
     )
+    features: int = Field(
+        ge=1,
+        le=100000,
+        description="how many features the version was trained on (its package's train:features); the container "
+        "scores narrower rows without complaint, so clients and batch runs check widths against this",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ModelVersion:
@@ -250,6 +261,11 @@ class ScheduledScaling(StrictModel):
 
 class AutoscalingConfig(StrictModel):
     enabled: bool = True
+    suspended: bool = Field(
+        False,
+        description="deregister the variant for one deployment: SageMaker refuses to change the instance type of a "
+        "variant registered for autoscaling (README: 'Changing the instance type')",
+    )
     min_capacity: int = Field(1, ge=1, le=100)
     max_capacity: int = Field(4, ge=1, le=100)
     max_rps_per_instance: float = Field(gt=0, le=10000, description="requests per second one instance sustains, measured with a load test")
@@ -312,19 +328,21 @@ class InferenceConfig(StrictModel):
 
     @property
     def autoscaling_enabled(self) -> bool:
-        return bool(self.variant and self.autoscaling and self.autoscaling.enabled)
+        """Autoscaling is configured and not suspended: the stack registers the variant."""
+        return bool(self.variant and self.autoscaling and self.autoscaling.enabled and not self.autoscaling.suspended)
+
+    @property
+    def autoscaling_suspended(self) -> bool:
+        """Autoscaling is configured but left out of this deployment (to change the instance type)."""
+        return bool(self.variant and self.autoscaling and self.autoscaling.enabled and self.autoscaling.suspended)
 
 
 InputSetPrefix = Annotated[
     str,
-    AfterValidator(_matches(r"input/[A-Za-z0-9._=-]+/", "an input set folder under input/, e.g. input/daily/ (ending with '/')")),
-]
-JsonPathFilter = Annotated[
-    str,
     AfterValidator(
         _matches(
-            r"\$(\[(\d+)?:(\d+)?\]|\[\d+(,\d+)*\])?",
-            "a CSV column filter: $ (all), $[1:] (drop the first column), $[a:b] or $[i,j,...]",
+            r"input/[A-Za-z0-9._=-]{1,200}/",
+            "an input set folder under input/ (a name of at most 200 characters), e.g. input/daily/ (ending with '/')",
         )
     ),
 ]
@@ -344,10 +362,17 @@ class BatchConfig(StrictModel):
     max_concurrent_transforms: int = Field(0, ge=0, le=64, description="requests in flight per instance; 0: SageMaker decides")
     invocation_timeout_seconds: int = Field(600, ge=1, le=3600)
     invocation_max_retries: int = Field(1, ge=0, le=3)
-    input_filter: JsonPathFilter = Field("$[1:]", description="columns sent to the model; $[1:] drops a label column")
+    input_has_label: bool = Field(
+        description="input rows carry the label first, like training data (it is dropped before scoring); false: features only"
+    )
     join_with_input: bool = Field(True, description="write each input record followed by its prediction")
     timeout_hours: int = Field(12, ge=1, le=72, description="the run fails after this long")
     schedule: BatchSchedule | None = None
+
+    @property
+    def input_filter(self) -> str:
+        """The transform's InputFilter: the columns the model sees."""
+        return "$[1:]" if self.input_has_label else "$"
 
     @model_validator(mode="after")
     def _payload_budget(self) -> BatchConfig:

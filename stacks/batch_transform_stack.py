@@ -44,6 +44,7 @@ class BatchTransformStack(Stack):
             model=model,
             default_framework_version=default_framework_version,
             model_artifacts=model_artifacts,
+            encryption_key=encryption_key,
             vpc=vpc,
         )
         batch_bucket.grant_read_prefix(transform_model.role, BATCH_INPUT_PREFIX)
@@ -71,7 +72,8 @@ class BatchTransformStack(Stack):
                     max_concurrent_transforms=batch.max_concurrent_transforms,
                     invocation_timeout_seconds=batch.invocation_timeout_seconds,
                     invocation_max_retries=batch.invocation_max_retries,
-                    input_filter=batch.input_filter,
+                    model_features=model.features,
+                    input_has_label=batch.input_has_label,
                     join_with_input=batch.join_with_input,
                 ),
                 timeout_hours=batch.timeout_hours,

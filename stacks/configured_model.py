@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 
 from config.schema import ModelVersion, VpcConfig, prefix_of_registry
 from constructs import Construct
@@ -28,19 +29,22 @@ class ConfiguredModel(Construct):
         *,
         description: str,
         log_kinds: Sequence[SageMakerLogKind],
+        endpoint_name: str | None = None,
         model: ModelVersion,
         default_framework_version: str,
         model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
         vpc: VpcConfig | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = SageMakerExecutionRole(
-            self, "Role", SageMakerExecutionRoleProps(description=description, log_kinds=log_kinds, publishes_metrics=False)
+            self, "Role", SageMakerExecutionRoleProps(description=description, log_kinds=log_kinds, endpoint_name=endpoint_name)
         )
         registry_account, repository, image = xgboost_image(
             model.framework_version or default_framework_version, Stack.of(self).region, "inference"
         )
         self.role.allow_image_pull(registry_account, repository)
+        self.role.allow_volume_encryption(encryption_key)
         if model.model_package_arn:
             # Packages registered by the training pipeline point into training-jobs/.
             source_account = model.model_package_arn.split(":")[4]

@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 
 from config.schema import DeliveryConfig, EnvironmentConfig
 from constructs import Construct
-from ml_constructs.delivery import acknowledge_cdk_pipeline_findings
+from ml_constructs.delivery import acknowledge_cdk_pipeline_findings, grant_connection_with_its_own_prefix
 from ml_constructs.nag import partition_of
 from stacks.environment_stage import EnvironmentStage
 from stacks.inference_stack import smoke_test_role_name
@@ -73,10 +73,14 @@ class DeliveryStack(Stack):
             self.pipeline.add_stage(stage, pre=pre, post=post)
             self.stages.append(stage)
         acknowledge_cdk_pipeline_findings(self.pipeline)
+        grant_connection_with_its_own_prefix(self.pipeline, delivery.connection_arn)
 
     def _smoke_test(self, source: pipelines.CodePipelineSource, stage: EnvironmentStage, config: EnvironmentConfig) -> pipelines.Step:
         assert stage.inference is not None
         role_arn = f"arn:{partition_of(config.region)}:iam::{config.account}:role/{smoke_test_role_name(config.prefix)}"
+        assert config.inference is not None
+        assert config.inference.model is not None
+        features = config.inference.model.features
         return pipelines.CodeBuildStep(
             f"SmokeTest-{config.name}",
             input=source,
@@ -84,7 +88,8 @@ class DeliveryStack(Stack):
             partial_build_spec=RUNTIMES,
             install_commands=["pip install --quiet boto3"],
             commands=[
-                f'python -m clients.predict --endpoint "$ENDPOINT_NAME" --region {config.region} --assume-role {role_arn} {SMOKE_TEST_ROWS}'
+                f'python -m clients.predict --endpoint "$ENDPOINT_NAME" --region {config.region} --features {features} '
+                f"--assume-role {role_arn} {SMOKE_TEST_ROWS}"
             ],
             role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])],
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
@@ -62,13 +62,21 @@ class InferenceStack(Stack):
             "Model",
             description=f"Hosts the {prefix} endpoint's model",
             log_kinds=("Endpoints",),
+            endpoint_name=endpoint_name,
             model=model,
             default_framework_version=default_framework_version,
             model_artifacts=model_artifacts,
+            encryption_key=encryption_key,
             vpc=inference.vpc,
         )
         if inference.data_capture.enabled:
             model_artifacts.grant_write_prefix(served.role, DATA_CAPTURE_PREFIX)
+        served.role.allow_alarm_reads(
+            [
+                self.format_arn(service="cloudwatch", resource="alarm", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                for name in rollback_alarm_names
+            ]
+        )
         scaling = inference.autoscaling if inference.autoscaling_enabled else None
         shift = inference.deployment
         self.endpoint = RealtimeEndpoint(
@@ -94,7 +102,9 @@ class InferenceStack(Stack):
                 )
                 if inference.data_capture.enabled
                 else None,
-                retain_instance_count=scaling is not None,
+                # Also while autoscaling is suspended: the endpoint itself does not change for
+                # that deployment, and the next one keeps the capacity the scaler had set.
+                retain_instance_count=scaling is not None or inference.autoscaling_suspended,
             ),
         )
         if scaling:

@@ -18,7 +18,7 @@ from ml_constructs.source_bundle import SourceBundle, SourceBundleProps
 from ml_constructs.training_pipeline import QualityGateSettings, TrainingJobSettings, TrainingPipeline, TrainingPipelineProps
 from ml_constructs.triggers import PipelineStarts, PipelineStartsProps
 from stacks.data_stack import CHECKPOINTS_PREFIX, TRAINING_JOBS_PREFIX, TRAINING_PREFIX
-from training_scripts.metric_log import metric_definitions
+from training_scripts.metric_log import FAILURE_PREFIX, metric_definitions
 
 TRAINING_SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "training_scripts"
 
@@ -52,17 +52,17 @@ class TrainingStack(Stack):
             model_artifacts.grant_read_prefix(training_role, CHECKPOINTS_PREFIX)
             model_artifacts.grant_write_prefix(training_role, CHECKPOINTS_PREFIX)
         training_role.allow_image_pull(registry_account, repository)
+        training_role.allow_volume_encryption(encryption_key)
 
         # The role of the models the pipeline creates (batch transform and ad-hoc endpoints).
         model_role = SageMakerExecutionRole(
             self,
             "ModelRole",
-            SageMakerExecutionRoleProps(
-                description="Hosts models trained by the pipeline", log_kinds=("Endpoints", "TransformJobs"), publishes_metrics=False
-            ),
+            SageMakerExecutionRoleProps(description="Hosts models trained by the pipeline", log_kinds=("Endpoints", "TransformJobs")),
         )
         model_artifacts.grant_read_prefix(model_role, TRAINING_JOBS_PREFIX)
         model_role.allow_image_pull(inference_registry, inference_repository)
+        model_role.allow_volume_encryption(encryption_key)
 
         source = SourceBundle(self, "TrainingCode", SourceBundleProps(source_dir=TRAINING_SCRIPTS_DIR, entry_point="train.py"))
         source.grant_read(training_role, self.region)
@@ -80,6 +80,7 @@ class TrainingStack(Stack):
                 description=f"XGBoost models trained by the {prefix} training pipeline",
                 removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
                 shared_with_accounts=registry_shared_with,
+                tags={"pipeline": f"{prefix}-training"},
             ),
         )
         hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}
@@ -119,6 +120,7 @@ class TrainingStack(Stack):
                 checkpoint_prefix=CHECKPOINTS_PREFIX,
                 tags={"pipeline": f"{prefix}-training"},
                 retain_logs=retain,
+                script_failure_prefix=FAILURE_PREFIX,
             ),
         )
         PipelineStarts(

@@ -149,6 +149,7 @@ def test_pipeline_lists_inputs_writes_manifests_and_runs_its_own_jobs(batch: Syn
     arn = f"arn:aws:s3:::{bucket(env)}"
     assert {g for g in grants if g[0].startswith("s3:")} == {
         ("s3:ListBucket", arn),
+        ("s3:GetObject", f"{arn}/input/*"),  # the first row of the set, for the width check
         ("s3:PutObject", f"{arn}/manifests/*"),
         ("s3:AbortMultipartUpload", f"{arn}/manifests/*"),
     }
@@ -181,3 +182,30 @@ def test_runs_are_bounded_in_time(synthesized: dict[str, SynthesizedEnvironment]
     for environment in synthesized.values():
         definition = definition_of(environment["BatchTransform"].resource("AWS::StepFunctions::StateMachine"))
         assert definition["TimeoutSeconds"] == environment.config.batch.timeout_hours * 3600  # type: ignore[union-attr]
+
+
+def test_a_set_of_the_wrong_width_fails_before_any_job_with_its_cause(dev: SynthesizedEnvironment, dev_definition: dict[str, Any]) -> None:
+    """The container scores a row one value short (missing feature) without complaint: a
+    features-only set sent through the label-dropping filter would be scored wrongly."""
+    states = dev_definition["States"]
+    assert states["CheckInput"]["Default"] == "ReadFirstRow"
+    assert states["ReadFirstRow"]["Arguments"]["Range"] == "bytes=0-65535"
+    features = dev.config.inference.model.features  # type: ignore[union-attr]
+    assert dev.config.batch is not None
+    assert dev.config.batch.input_has_label
+
+    def read(body: str) -> dict[str, Any]:
+        assign = states["ReadFirstRow"]["Assign"]
+        first_row, complete = evaluate([(assign[name], {"states": {"result": {"Body": body}}}) for name in ("firstRow", "complete")])
+        return {"firstRow": first_row, "complete": complete, "inputSet": "input/daily/", "files": ["a.csv"]}
+
+    labelled = ",".join(["1"] + ["0.5"] * features)
+    features_only = ",".join(["0.5"] * features)
+    cases = [read(labelled + "\r\n" + labelled + "\n"), read(features_only + "\n"), read(features_only), read("0.5," * 40000)]
+    condition = states["CheckWidth"]["Choices"][0]["Condition"]
+    assert evaluate([(condition, case) for case in cases]) == [True, False, False, True]  # the last row is not complete: not judged
+    [cause] = evaluate([(states["WrongWidth"]["Assign"]["failure"]["Cause"], cases[1])])
+    assert cause == (
+        f"s3://{bucket('dev')}/input/daily/a.csv: the first row has {features} values; expected {features + 1}: "
+        f"the label, then the {features} features the model was trained on (batch.input_has_label: true)"
+    )

@@ -181,19 +181,20 @@ def test_model_needs_exactly_one_source(tmp_path: Path) -> None:
     both = {
         "artifact_key": "training-jobs/j/output/model.tar.gz",
         "model_package_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1",
+        "features": 30,
     }
     assert "allowed: exactly one of model_package_arn or artifact_key" in inference_error(tmp_path, model=both)
-    assert "allowed: exactly one of model_package_arn or artifact_key" in inference_error(tmp_path, model={})
+    assert "allowed: exactly one of model_package_arn or artifact_key" in inference_error(tmp_path, model={"features": 30})
 
 
 def test_model_package_from_another_region(tmp_path: Path) -> None:
     arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/mlops-dev-xgboost/3"
-    message = inference_error(tmp_path, model={"model_package_arn": arn})
+    message = inference_error(tmp_path, model={"model_package_arn": arn, "features": 30})
     assert f"inference.model.model_package_arn = '{arn}': allowed: a package in this environment's region (eu-west-1)" in message
 
 
 def test_artifact_key_outside_training_jobs(tmp_path: Path) -> None:
-    message = inference_error(tmp_path, model={"artifact_key": "models/m.tar.gz"})
+    message = inference_error(tmp_path, model={"artifact_key": "models/m.tar.gz", "features": 30})
     assert "inference.model.artifact_key = 'models/m.tar.gz': allowed: the key of a trained model" in message
 
 
@@ -288,9 +289,28 @@ def test_batch_payload_budget_per_instance(tmp_path: Path) -> None:
     assert "batch.max_concurrent_transforms x batch.max_payload_mb = 120: allowed: at most 100" in message
 
 
-def test_batch_input_filter_must_be_a_column_selection(tmp_path: Path) -> None:
-    message = batch_error(tmp_path, input_filter="$.features")
-    assert "batch.input_filter = '$.features': allowed: a CSV column filter" in message
+def test_batch_says_whether_input_carries_the_label(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["batch"]["input_has_label"]
+    assert "batch.input_has_label is required but missing" in error_for(tmp_path, config)
+
+
+def test_batch_column_filter_follows_the_label_flag(tmp_path: Path) -> None:
+    config = dev_config()
+    config["batch"]["input_has_label"] = False
+    write_config(tmp_path, "dev", config)
+    batch = load_environment("dev", config_dir=tmp_path).batch
+    assert batch is not None
+    assert batch.input_filter == "$"
+    assert load_environment("dev").batch.input_filter == "$[1:]"  # type: ignore[union-attr]
+
+
+def test_served_version_names_its_feature_count(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["inference"]["model"]["features"]
+    assert "inference.model.features is required but missing" in error_for(tmp_path, config)
+    config["inference"]["model"]["features"] = 0
+    assert "inference.model.features = 0: allowed: greater than or equal to 1" in error_for(tmp_path, config)
 
 
 def test_batch_schedule_input_must_be_an_input_set(tmp_path: Path) -> None:

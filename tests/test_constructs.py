@@ -64,9 +64,9 @@ def job(**changes: object) -> TrainingJobSettings:
             r"TrainingJobSettings.max_wait_seconds: 60 must be at least max_runtime_seconds \(3600\)",
         ),
         (lambda: job(hyperparameters={"sagemaker_program": "x.py"}), r"\['sagemaker_program'\] are set by the pipeline"),
-        (lambda: TransformJobSettings("ml.m5.large", instance_count=0), r"TransformJobSettings.instance_count: 0 must be at least 1"),
+        (lambda: TransformJobSettings("ml.m5.large", 30, instance_count=0), r"TransformJobSettings.instance_count: 0 must be at least 1"),
         (
-            lambda: TransformJobSettings("ml.m5.large", max_payload_mb=30, max_concurrent_transforms=4),
+            lambda: TransformJobSettings("ml.m5.large", 30, max_payload_mb=30, max_concurrent_transforms=4),
             r"= 120 MB; SageMaker allows at most 100",
         ),
         (

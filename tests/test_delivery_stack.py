@@ -58,6 +58,19 @@ def test_source_is_the_git_connection_from_config(delivery: tuple[dict[str, Any]
     assert source["Configuration"]["BranchName"] == config.branch
 
 
+def test_the_source_may_use_the_connection_under_its_own_service_prefix(delivery: tuple[dict[str, Any], Path]) -> None:
+    """An arn:aws:codeconnections: connection needs codeconnections:UseConnection."""
+    config = load_delivery()
+    uses = [
+        statement
+        for resource in delivery[0]["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if str(statement["Action"]).endswith(":UseConnection")
+    ]
+    assert [(s["Action"], s["Resource"]) for s in uses] == [("codeconnections:UseConnection", config.connection_arn)]
+
+
 def build_spec(template: dict[str, Any], command: str) -> dict[str, Any]:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::CodeBuild::Project":
@@ -78,7 +91,7 @@ def test_smoke_test_calls_the_endpoint_named_by_the_stack_output_through_the_env
     delivery: tuple[dict[str, Any], Path],
 ) -> None:
     spec = json.dumps(build_spec(delivery[0], "clients.predict"))
-    assert 'python -m clients.predict --endpoint \\"$ENDPOINT_NAME\\" --region eu-west-1' in spec
+    assert 'python -m clients.predict --endpoint \\"$ENDPOINT_NAME\\" --region eu-west-1 --features 30' in spec
     assert "--assume-role arn:aws:iam::111111111111:role/mlops-dev-endpoint-smoke-test clients/smoke_rows.csv" in spec
     stages = pipeline_of(delivery[0])["Stages"]
     (smoke,) = [a for a in stages[4]["Actions"] if a["Name"] == "SmokeTest-dev"]

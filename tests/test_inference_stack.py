@@ -134,7 +134,7 @@ def test_autoscaling_tracks_invocations_per_instance(prod: SynthesizedEnvironmen
     stack = prod["Inference"]
     scaling = prod.config.inference.autoscaling  # type: ignore[union-attr]
     target = stack.resource("AWS::ApplicationAutoScaling::ScalableTarget")
-    assert target["Properties"]["ResourceId"] == "endpoint/mlops-prod-xgboost/variant/primary-m5-xlarge"
+    assert target["Properties"]["ResourceId"] == "endpoint/mlops-prod-xgboost/variant/primary"
     assert target["Properties"]["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (2, 6)
     assert target["Properties"]["RoleARN"].endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
@@ -156,20 +156,28 @@ def test_autoscaled_count_survives_updates(inference: SynthesizedStack) -> None:
 
 @pytest.fixture(scope="module")
 def variations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedEnvironment]:
-    """prod with a new model version, and prod with a new instance type, synthesized once."""
+    """prod with a new model version, and the two deployments of an instance type change."""
     base = load_environment("prod")
+    assert base.inference is not None
+    assert base.inference.autoscaling is not None
+    scaling = base.inference.autoscaling.model_dump()
     new_version = with_inference(
-        "prod", model={"model_package_arn": "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-prod-xgboost/2"}
+        "prod", model={"model_package_arn": "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-prod-xgboost/2", "features": 30}
     )
+    suspended = with_inference("prod", autoscaling=scaling | {"suspended": True})
     new_type = with_inference("prod", variant={"instance_type": "ml.c5.2xlarge", "initial_instance_count": 2})
-    results = {}
-    for label, config in (("base", base), ("new_version", new_version), ("new_type", new_type)):
-        results[label] = synthesize([config], tmp_path_factory.mktemp(label))["prod"]
-    return results
+    configs = (("base", base), ("new_version", new_version), ("suspended", suspended), ("new_type", new_type))
+    return {label: synthesize([config], tmp_path_factory.mktemp(label))["prod"] for label, config in configs}
 
 
 def logical_ids(environment: SynthesizedEnvironment, resource_type: str) -> set[str]:
     return set(environment["Inference"].resources(resource_type))
+
+
+SCALING_TYPES = (
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+)
 
 
 def test_a_new_model_version_updates_the_endpoint_in_place_with_the_same_variant(variations: dict[str, SynthesizedEnvironment]) -> None:
@@ -184,19 +192,42 @@ def test_a_new_model_version_updates_the_endpoint_in_place_with_the_same_variant
         assert logical_ids(variations["base"], resource_type) == logical_ids(variations["new_version"], resource_type)
 
 
-def test_a_new_instance_type_replaces_the_scalable_target_with_the_variant(variations: dict[str, SynthesizedEnvironment]) -> None:
-    """SageMaker refuses to change the instance type of a variant registered for autoscaling.
-    The variant is named after its instance type, so the change brings a new variant, and the
-    scalable target's ResourceId (a replacement property) changes with it: CloudFormation
-    registers the new variant after the endpoint update and deregisters the old one."""
-    base, new = variations["base"]["Inference"], variations["new_type"]["Inference"]
-    (old_variant,) = props(base, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
+def test_the_variant_name_never_changes(variations: dict[str, SynthesizedEnvironment]) -> None:
+    """Deployment guardrails need the old config's variant name; autoscaling registers it."""
+    names = {
+        label: [v["VariantName"] for v in props(environment["Inference"], "AWS::SageMaker::EndpointConfig")["ProductionVariants"]]
+        for label, environment in variations.items()
+    }
+    assert set(map(tuple, names.values())) == {("primary",)}
+
+
+def test_suspending_autoscaling_deregisters_the_variant_and_leaves_the_endpoint_alone(
+    variations: dict[str, SynthesizedEnvironment],
+) -> None:
+    """Step 1 of an instance type change: only the registration goes (SageMaker refuses a type
+    change on a registered variant, and CloudFormation would deregister only after the update)."""
+    base, suspended = variations["base"]["Inference"], variations["suspended"]["Inference"]
+    for resource_type in SCALING_TYPES:
+        assert base.resources(resource_type)
+        assert suspended.resources(resource_type) == {}
+    for resource_type in ("AWS::SageMaker::Endpoint", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Model"):
+        assert props(suspended, resource_type) == props(base, resource_type), resource_type
+        assert logical_ids(variations["suspended"], resource_type) == logical_ids(variations["base"], resource_type)
+
+
+def test_the_new_instance_type_deploys_to_the_same_variant_and_registers_it_again(variations: dict[str, SynthesizedEnvironment]) -> None:
+    """Step 2: the same variant on the new type (a blue/green update), then the registration is
+    created again, after the endpoint (it depends on it), keeping the capacity the scaler had."""
+    suspended, new = variations["suspended"]["Inference"], variations["new_type"]["Inference"]
+    (old_variant,) = props(suspended, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
     (new_variant,) = props(new, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
-    assert (old_variant["VariantName"], new_variant["VariantName"]) == ("primary-m5-xlarge", "primary-c5-2xlarge")
-    assert (
-        props(new, "AWS::ApplicationAutoScaling::ScalableTarget")["ResourceId"] == "endpoint/mlops-prod-xgboost/variant/primary-c5-2xlarge"
-    )
-    assert props(new, "AWS::SageMaker::Endpoint")["EndpointName"] == props(base, "AWS::SageMaker::Endpoint")["EndpointName"]
+    assert (old_variant["InstanceType"], new_variant["InstanceType"]) == ("ml.m5.xlarge", "ml.c5.2xlarge")
+    assert props(new, "AWS::ApplicationAutoScaling::ScalableTarget")["ResourceId"] == "endpoint/mlops-prod-xgboost/variant/primary"
+    (target,) = new.resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+    (endpoint_id,) = new.resources("AWS::SageMaker::Endpoint")
+    assert endpoint_id in target["DependsOn"]
+    assert props(new, "AWS::SageMaker::Endpoint")["RetainAllVariantProperties"] is True
+    assert props(suspended, "AWS::SageMaker::Endpoint")["RetainAllVariantProperties"] is True
 
 
 def test_no_model_means_no_inference_stack_and_one_line_saying_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,7 +245,7 @@ def test_serverless_variant(tmp_path: Path) -> None:
     endpoint_config = props(stack, "AWS::SageMaker::EndpointConfig")
     (variant,) = endpoint_config["ProductionVariants"]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 10}
-    assert variant["VariantName"] == "primary-serverless"
+    assert variant["VariantName"] == "primary"
     assert "KmsKeyId" not in endpoint_config
     assert "DataCaptureConfig" not in endpoint_config
     assert not stack.resources("AWS::ApplicationAutoScaling::ScalableTarget")
@@ -239,7 +270,7 @@ def test_instance_storage_types_get_no_volume_key(instance_type: str, expected: 
 def test_prod_can_serve_a_version_promoted_from_devs_registry(tmp_path: Path) -> None:
     """Another account's package: the model role reads that account's artifacts and key (by alias), nothing else."""
     dev_package = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-xgboost/3"
-    stack = synthesize([with_inference("prod", model={"model_package_arn": dev_package})], tmp_path)["prod"]["Inference"]
+    stack = synthesize([with_inference("prod", model={"model_package_arn": dev_package, "features": 30})], tmp_path)["prod"]["Inference"]
     assert props(stack, "AWS::SageMaker::Model")["PrimaryContainer"] == {"ModelPackageName": dev_package}
     statements = [s for p in stack.resources("AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     reads = [s for s in statements if s["Action"] == "s3:GetObject"]

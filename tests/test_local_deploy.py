@@ -12,7 +12,7 @@ def test_dev_deploys_updates_and_tears_down_on_the_local_emulator() -> None:
     summary = run("dev")
     assert summary[0] == "stacks: dev-Data, dev-Training, dev-BatchTransform, dev-Monitoring, dev-Inference"
     assert "buckets: data, models, batch with SSE-KMS" in summary
-    assert any(line.startswith("endpoint: variant primary-m5-large on ml.m5.large, config with KMS") for line in summary)
+    assert any(line.startswith("endpoint: variant primary on ml.m5.large, config with KMS") for line in summary)
     assert [line.split(":")[0] for line in summary if line.startswith("cdk ")] == [
         "cdk bootstrap",
         "cdk deploy",

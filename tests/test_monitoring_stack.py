@@ -51,7 +51,7 @@ def has_metric(metrics: list[dict[str, Any]], namespace: str, name: str, stat: s
 def test_dashboard_shows_every_endpoint_signal(monitoring: SynthesizedStack) -> None:
     env = monitoring.environment
     metrics = dashboard_metrics(monitoring)
-    variant = {"dev": "primary-m5-large", "prod": "primary-m5-xlarge"}[env]
+    variant = {"dev": "primary", "prod": "primary"}[env]
     endpoint = {"EndpointName": f"mlops-{env}-xgboost", "VariantName": variant}
     expected = [
         ("AWS/SageMaker", "Invocations", "Sum"),
@@ -186,6 +186,6 @@ def test_gpu_instances_get_gpu_widgets_and_alarm(tmp_path: Path) -> None:
         config.inference.model_dump() | {"variant": {"instance_type": "ml.g4dn.xlarge", "initial_instance_count": 1}}  # type: ignore[union-attr]
     )
     stack = synthesize([config.model_copy(update={"inference": inference})], tmp_path)["dev"]["Monitoring"]
-    assert has_metric(dashboard_metrics(stack), "/aws/sagemaker/Endpoints", "GPUUtilization", "Average", VariantName="primary-g4dn-xlarge")
+    assert has_metric(dashboard_metrics(stack), "/aws/sagemaker/Endpoints", "GPUUtilization", "Average", VariantName="primary")
     gpu = alarms(stack)["mlops-dev-endpoint-gpu-utilization"]
     assert gpu["Threshold"] == 90 * 1, "one GPU on ml.g4dn.xlarge"

@@ -28,25 +28,44 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def metadata(features: str | None) -> dict[str, str]:
+    """What the training pipeline records: the job, the dataset and every final metric, as strings."""
+    recorded = {"training_job": "mlops-dev-0f8fad5b", "dataset": "training/latest/", "validation:auc": "0.991"}
+    return recorded | ({"train:features": features} if features is not None else {})
+
+
+def register(client: Any, status: str, properties: dict[str, str] | None, group: str = "mlops-dev-xgboost") -> None:
+    client.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/training-jobs/j/output/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        **({"CustomerMetadataProperties": properties} if properties is not None else {}),
+    )
+
+
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """dev's model registry with versions 1 (approved), 2 (rejected), 3 (approved), 4 (pending)."""
+    """dev's model registry with versions 1 (approved), 2 (rejected), 3 (approved, 31 features), 4 (pending)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("sagemaker", region_name=REGION)
         client.create_model_package_group(ModelPackageGroupName="mlops-dev-xgboost")
-        for status in ("Approved", "Rejected", "Approved", "PendingManualApproval"):
-            client.create_model_package(
-                ModelPackageGroupName="mlops-dev-xgboost",
-                ModelApprovalStatus=status,
-                InferenceSpecification={
-                    "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/training-jobs/j/output/model.tar.gz"}],
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedResponseMIMETypes": ["text/csv"],
-                },
-            )
+        for status, features in (("Approved", "30"), ("Rejected", "30"), ("Approved", "31"), ("PendingManualApproval", "31")):
+            register(client, status, metadata(features))
         yield client
+
+
+def test_moto_returns_the_metadata_the_pipeline_records(registry: Any) -> None:
+    """The client reads it with DescribeModelPackage: ListModelPackages' summaries carry no metadata."""
+    summary = registry.list_model_packages(ModelPackageGroupName="mlops-dev-xgboost")["ModelPackageSummaryList"][0]
+    assert "CustomerMetadataProperties" not in summary
+    described = registry.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    assert described["CustomerMetadataProperties"]["train:features"] in ("30", "31")
 
 
 def arn(client: Any, version: int) -> str:
@@ -73,21 +92,84 @@ def test_promotes_the_newest_approved_version_into_the_config_keeping_its_commen
     code, out = run(["promote", "--to", "dev"], config_dir, registry)
     assert code == 0
     after = (config_dir / "dev.yaml").read_text()
-    assert load_environment("dev", config_dir).inference.model.model_package_arn == arn(registry, 3)  # type: ignore[union-attr]
+    model = load_environment("dev", config_dir).inference.model  # type: ignore[union-attr]
+    assert model is not None
+    assert (model.model_package_arn, model.features) == (arn(registry, 3), 31), "the package's train:features"
     assert "artifact_key" not in after
     assert "# Development: cheap, disposable." in after
     assert "# managed spot training: up to 90% cheaper" in after
     changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0) if line[:1] in "+-"]
-    assert [line[:1] for line in changed] == ["-", "+", "-", "+"], "one line replaced (after the ---/+++ header)"
-    assert changed[3] == f"+    model_package_arn: {arn(registry, 3)}"
-    assert out.startswith(f"dev.yaml: inference.model.model_package_arn = {arn(registry, 3)} (was training-jobs/")
+    artifact_line = next(line for line in before.splitlines() if "artifact_key:" in line)
+    features_line = next(line for line in before.splitlines() if line.strip().startswith("features: 30"))
+    assert "#" in features_line, "dev.yaml comments its feature count"
+    assert [line for line in changed[2:] if line.startswith("-")] == [f"-{artifact_line}", f"-{features_line}"]
+    assert [line for line in changed[2:] if line.startswith("+")] == [
+        f"+    model_package_arn: {arn(registry, 3)}",
+        "+" + features_line.replace("features: 30", "features: 31"),
+    ], "two lines replaced, the comment kept"
+    assert out.splitlines()[:2] == [
+        f"dev.yaml: inference.model.model_package_arn = {arn(registry, 3)} (was {artifact_line.split(': ')[1]})",
+        "dev.yaml: inference.model.features = 31 (was 30)",
+    ]
 
 
 def test_promotes_a_chosen_version_from_dev_to_prod(registry: Any, config_dir: Path) -> None:
+    before = (config_dir / "prod.yaml").read_text()
     code, _ = run(["promote", "--to", "prod", "--from", "dev", "--version", "1"], config_dir, registry)
     assert code == 0
-    assert load_environment("prod", config_dir).inference.model.model_package_arn == arn(registry, 1)  # type: ignore[union-attr]
+    model = load_environment("prod", config_dir).inference.model  # type: ignore[union-attr]
+    assert model is not None
+    assert (model.model_package_arn, model.features) == (arn(registry, 1), 30)
+    features_line = next(line for line in before.splitlines() if line.strip().startswith("features:"))
+    assert features_line.replace(features_line.split("#")[0], "") in (config_dir / "prod.yaml").read_text(), "its comment kept"
     assert load_environment("dev", config_dir).inference.model.artifact_key  # type: ignore[union-attr]
+
+
+UNKNOWN_COUNT = (
+    "error: version 5 of 'mlops-dev-xgboost' has no train:features in its CustomerMetadataProperties, so its feature count is "
+    "unknown: promote a version trained since train.py reports it\n"
+)
+NOT_A_COUNT = "error: version 5 of 'mlops-dev-xgboost' has train:features = {!r}: not a number of features (a whole number, at least 1)\n"
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        (metadata(None), UNKNOWN_COUNT),
+        (None, UNKNOWN_COUNT),
+        (metadata("0"), NOT_A_COUNT.format("0")),
+        (metadata("29.5"), NOT_A_COUNT.format("29.5")),
+        (metadata("thirty"), NOT_A_COUNT.format("thirty")),
+    ],
+)
+def test_refuses_a_version_without_its_feature_count(
+    registry: Any, config_dir: Path, properties: dict[str, str] | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register(registry, "Approved", properties)
+    before = (config_dir / "dev.yaml").read_text()
+    assert run(["promote", "--to", "dev"], config_dir, registry)[0] == 5
+    assert capsys.readouterr().err == message
+    assert (config_dir / "dev.yaml").read_text() == before, "nothing written"
+
+
+def test_a_float_metric_value_is_a_feature_count(registry: Any, config_dir: Path) -> None:
+    """Final metric values are floats; however the pipeline stringifies 30, it is 30 features."""
+    register(registry, "Approved", metadata("30.0"))
+    assert run(["promote", "--to", "dev"], config_dir, registry)[0] == 0
+    assert load_environment("dev", config_dir).inference.model.features == 30  # type: ignore[union-attr]
+
+
+def test_promotes_into_an_inference_section_without_a_model(registry: Any, config_dir: Path) -> None:
+    text = (config_dir / "dev.yaml").read_text()
+    # No model yet: no inference.model block, and no batch section (batch needs a model).
+    text = text[: text.index("  model:\n")] + text[text.index("  variant:\n") :]
+    text = text[: text.index("batch:\n")] + text[text.index("monitoring:\n") :]
+    (config_dir / "dev.yaml").write_text(text)
+    assert load_environment("dev", config_dir).inference.model is None  # type: ignore[union-attr]
+    assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
+    model = load_environment("dev", config_dir).inference.model  # type: ignore[union-attr]
+    assert model is not None
+    assert (model.model_package_arn, model.features) == (arn(registry, 3), 31)
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,11 @@ def test_training_role_reads_the_training_prefix_and_writes_job_output(training:
     )
     assert writes == {f"{models}/training-jobs/*"} | ({f"{models}/checkpoints/*"} if spot else set())
     (code,) = [r for r in reads if "cdk-hnb659fds-assets" in r]
-    assert re.fullmatch(rf"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNTS[training.environment]}-eu-west-1/[0-9a-f]{{64}}\.gz", code)
+    assets_bucket = f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNTS[training.environment]}-eu-west-1"
+    assert re.fullmatch(rf"{assets_bucket}/[0-9a-f]{{64}}\.gz", code)
+    # The code channel is an S3Prefix channel: SageMaker lists it first, for that key only.
+    (listing,) = [s for s in statements_of(training, role_id) if s["Action"] == "s3:ListBucket" and s["Resource"] == assets_bucket]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": code.removeprefix(assets_bucket + "/") + "*"}}
 
 
 def test_model_role_only_reads_trained_artifacts(training: SynthesizedStack) -> None:
@@ -123,8 +127,12 @@ def test_kms_use_is_limited_to_the_environment_key(training: SynthesizedStack) -
     for policy in training.resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("kms:") for a in as_list(statement["Action"])):
-                assert set(as_list(statement["Action"])) <= {"kms:Decrypt", "kms:GenerateDataKey"}
                 assert "Fn::ImportValue" in statement["Resource"]
+                if statement["Action"] == "kms:CreateGrant":
+                    # Volumes encrypted with the key: grants for AWS resources only, never for a principal.
+                    assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+                else:
+                    assert set(as_list(statement["Action"])) <= {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
 # --- the state machine definition ---------------------------------------------------------------
@@ -136,10 +144,20 @@ def test_definition_is_valid_asl(training: SynthesizedStack) -> None:
 
 def test_every_task_retries_throttling_and_catches_into_the_failure_notification(dev_definition: dict[str, Any]) -> None:
     tasks = {name: state for name, state in dev_definition["States"].items() if state["Type"] == "Task"}
-    assert set(tasks) == {"ListChannels", "Train", "CreateModel", "RegisterModel", "NotifySuccess", "NotifyFailure"}
+    assert set(tasks) == {
+        "ListChannels",
+        "Train",
+        "ExplainTrainingFailure",
+        "CreateModel",
+        "RegisterModel",
+        "NotifySuccess",
+        "NotifyFailure",
+    }
     for name, state in tasks.items():
         assert state["Retry"], name
-        if name not in ("NotifySuccess", "NotifyFailure"):
+        if name == "Train":
+            assert state["Catch"][0]["Next"] == "ExplainTrainingFailure"
+        elif name not in ("NotifySuccess", "NotifyFailure", "ExplainTrainingFailure"):
             assert state["Catch"] == [
                 {"ErrorEquals": ["States.ALL"], "Assign": {"failure": "{% $states.errorOutput %}"}, "Next": "NotifyFailure"}
             ]
@@ -154,6 +172,7 @@ def test_integrations_are_native_service_integrations(dev_definition: dict[str, 
         "Train": "arn:aws:states:::sagemaker:createTrainingJob.sync",
         "CreateModel": "arn:aws:states:::sagemaker:createModel",
         "RegisterModel": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+        "ExplainTrainingFailure": "arn:aws:states:::aws-sdk:cloudwatchlogs:filterLogEvents",
         "NotifySuccess": "arn:aws:states:::sns:publish",
         "NotifyFailure": "arn:aws:states:::sns:publish",
     }
@@ -181,7 +200,10 @@ def test_training_job_comes_from_config(synthesized: dict[str, SynthesizedEnviro
         assert hyperparameters["eta"] == str(config.hyperparameters.eta)
         assert hyperparameters["num_round"] == str(config.hyperparameters.num_round)
         assert hyperparameters["sagemaker_program"] == "train.py"
-        assert hyperparameters["sagemaker_submit_directory"] == "/opt/ml/input/data/code/sourcedir.tar.gz"
+        # SageMaker names a one-object S3Prefix channel's file after the key's last segment.
+        [channels] = evaluate([(request["InputDataConfig"], {"dataset": "training/d/", "channels": ["training/d/train/"]})])
+        (code_uri,) = [c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels if c["ChannelName"] == "code"]
+        assert hyperparameters["sagemaker_submit_directory"] == f"/opt/ml/input/data/code/{code_uri.rsplit('/', 1)[1]}"
         assert request["EnableNetworkIsolation"] is True
         assert request["EnableInterContainerTrafficEncryption"] is True
         assert request["RoleArn"].startswith("<TrainingJobRole")
@@ -229,12 +251,17 @@ def test_job_names_are_valid_and_unique_per_execution(dev_definition: dict[str, 
         [
             (job_name, {"states": execution()}),
             (job_name, {"states": execution(name="manual_run.2026-11-23 with spaces and a very long name that goes on and on")}),
+            (job_name, {"states": execution(name="retry_")}),
+            (job_name, {"states": execution(name="a" * 52 + "-b")}),  # the cut lands on the '-'
+            (job_name, {"states": execution(name="x" * 80)}),
         ]
     )
     assert names[0] == "mlops-dev-0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert names[2] == "mlops-dev-retry"
+    assert names[3] == "mlops-dev-" + "a" * 52
     for name in names:
-        assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|[a-zA-Z0-9-]{1,63}", name), name
-        assert len(name) <= 63
+        # SageMaker's pattern for job and model names (botocore: TrainingJobName).
+        assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name), name
 
 
 def test_input_channels_follow_the_dataset_folders(dev_definition: dict[str, Any]) -> None:
@@ -405,3 +432,44 @@ def test_runs_are_bounded_in_time(synthesized: dict[str, SynthesizedEnvironment]
         training = environment.config.training
         job = training.spot.max_wait_seconds if training.spot.enabled else training.max_runtime_seconds
         assert definition["TimeoutSeconds"] == job + 3600
+
+
+def test_versions_take_their_tags_from_the_group(training: SynthesizedStack) -> None:
+    """CreateModelPackage refuses Tags together with ModelPackageGroupName."""
+    definition = definition_of(training.resource("AWS::StepFunctions::StateMachine"))
+    assert "Tags" not in definition["States"]["RegisterModel"]["Arguments"]
+    group = training.resource("AWS::SageMaker::ModelPackageGroup")
+    tags = {tag["Key"]: tag["Value"] for tag in group["Properties"]["Tags"]}
+    assert tags["pipeline"] == f"mlops-{training.environment}-training"
+    assert tags["environment"] == training.environment
+
+
+def test_a_failed_job_is_explained_by_the_scripts_own_log_line(dev_definition: dict[str, Any]) -> None:
+    """The container's toolkit replaces FailureReason with its own 'ExecuteUserScriptError'."""
+    state = dev_definition["States"]["ExplainTrainingFailure"]
+    assert state["Arguments"]["LogGroupName"] == "/aws/sagemaker/TrainingJobs"
+    assert state["Arguments"]["FilterPattern"] == '"train.py error:"'
+    original = {"Error": "States.TaskFailed", "Cause": '{"FailureReason": "ExecuteUserScriptError: ..."}'}
+    line = "train.py error: channel 'validation': part.csv line 2, column 3: non-numeric value 'red'"
+    found, not_found, stream = evaluate(
+        [
+            (
+                state["Assign"]["failure"],
+                {"failure": original, "jobName": "mlops-dev-j", "states": {"result": {"Events": [{"Message": line}]}}},
+            ),
+            (state["Assign"]["failure"], {"failure": original, "jobName": "mlops-dev-j", "states": {"result": {"Events": []}}}),
+            (state["Arguments"]["LogStreamNamePrefix"], {"jobName": "mlops-dev-j"}),
+        ]
+    )
+    assert found == {
+        "Error": "States.TaskFailed",
+        "Cause": "Training job mlops-dev-j failed: channel 'validation': part.csv line 2, column 3: non-numeric value 'red'",
+    }
+    assert not_found == original
+    assert stream == "mlops-dev-j/"
+
+
+def test_the_pipeline_searches_only_the_training_job_log_group(training: SynthesizedStack) -> None:
+    machine_role, _ = role_of(training, "PipelineMachineStateMachineRole")
+    group = f"arn:aws:logs:eu-west-1:{ACCOUNTS[training.environment]}:log-group:/aws/sagemaker/TrainingJobs"
+    assert {r for a, r in grants(training, machine_role, "logs") if a == "logs:FilterLogEvents"} == {group, f"{group}:*"}

@@ -11,8 +11,28 @@ Data contract: CSV files without a header, label in the first column (0 or 1), t
 features (categoricals already encoded). Every file of a channel directory is read, except
 hidden files and markers such as ``_SUCCESS``.
 
-A data problem ends the run with one message on stderr, in ``/opt/ml/output/failure`` (the
-failure reason SageMaker shows) and exit status 2.
+Failures. Bad data or a bad argument (hyperparameter) ends the run with exit status 2 and one
+stderr line, ``train.py error: <message>`` (``metric_log.failure_line``). The message is also
+written to ``/opt/ml/output/failure``, but in SageMaker's XGBoost 3.2-0 image that does not reach
+the job: the container's training toolkit rewrites the failure file after the script exits (and
+exits 1), so the job's ``FailureReason`` is ``ExecuteUserScriptError:`` and the command line,
+``Command ".../python -m train --eta ..."`` — it says the script failed, not why. The why is the
+stderr line, which SageMaker sends, one log event per line, to the job's log stream
+in CloudWatch Logs (log group ``/aws/sagemaker/TrainingJobs``); the pipeline finds it there with a
+filter pattern on ``metric_log.FAILURE_PREFIX``. Locally, and in a container that keeps the
+file, the failure file holds the bare message.
+
+Spot resume. With ``--checkpoint-dir`` (SageMaker's ``/opt/ml/checkpoints``), a resumed job ends
+with the model an uninterrupted job would have trained, bit for bit on the same instance type:
+
+* early stopping keeps its state (best iteration and score) in the booster's attributes, which
+  the checkpoint carries, and a checkpoint is taken only after early stopping recorded its round;
+* ``seed_per_iteration`` reseeds row sampling from the round number, and training restarts from
+  the serialized booster every ``--checkpoint-every`` rounds whether or not the job was
+  interrupted, because XGBoost's column sampler draws its seed once per booster object and so
+  would otherwise differ between a resumed and an uninterrupted run. (So the model depends on
+  ``--checkpoint-every``, not on whether checkpoints are kept.)
+* a checkpoint that already reached ``num_round`` or early stopping trains no further round.
 """
 
 from __future__ import annotations
@@ -21,22 +41,25 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metric_log import metric_line
+from metric_log import failure_line, metric_line
 
 MODEL_FILE_NAME = "xgboost-model"
 """The name the container's default inference handler loads."""
 CHECKPOINT_FILE_NAME = "xgboost-checkpoint.ubj"
 EXIT_DATA_ERROR = 2
+MAXIMIZE = {"auc": True, "logloss": False, "error": False}
+"""Whether early stopping looks for a higher (True) or lower value of each ``eval_metric``."""
 
 
 class DataError(Exception):
-    """The input data breaks the contract; the message says how."""
+    """The input data (or an argument) breaks the contract; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +73,37 @@ class Dataset:
         return len(self.labels)
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Reports a bad argument like bad data: in SageMaker, arguments are the job's hyperparameters."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise DataError(message)
+
+
+def _number(kind: type[int] | type[float], low: float, high: float | None = None, *, low_open: bool = False) -> Callable[[str], Any]:
+    """An argparse type for a number in a range, so a bad value fails here and not as an XGBoost traceback."""
+    bound = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value < low or (low_open and value == low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {bound}")
+        return value
+
+    return parse
+
+
+def default_failure_file() -> str:
+    return str(Path(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output")) / "failure")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ
-    parser = argparse.ArgumentParser(description="Train an XGBoost binary classifier (SageMaker script mode).")
+    parser = _ArgumentParser(description="Train an XGBoost binary classifier (SageMaker script mode).")
 
     def channel_default(name: str) -> str | None:
         local = Path("/opt/ml/input/data") / name
@@ -63,27 +114,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test", default=channel_default("test"), help="optional test channel directory")
     parser.add_argument("--model-dir", default=env.get("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--output-data-dir", default=env.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
-    parser.add_argument("--failure-file", default=str(Path(env.get("SM_OUTPUT_DIR", "/opt/ml/output")) / "failure"))
+    parser.add_argument("--failure-file", default=default_failure_file())
     parser.add_argument(
         "--checkpoint-dir",
         # SageMaker creates it (and syncs it with S3) when the job has a CheckpointConfig.
         default="/opt/ml/checkpoints" if Path("/opt/ml/checkpoints").is_dir() else None,
         help="save progress here and resume from it (managed spot training)",
     )
-    parser.add_argument("--checkpoint-every", type=int, default=10, help="rounds between checkpoints")
+    parser.add_argument("--checkpoint-every", type=_number(int, 1), default=10, help="rounds between checkpoints (and booster restarts)")
 
     # Hyperparameters, named as in XGBoost; SageMaker passes them as --name value.
+    fraction = _number(float, 0, 1, low_open=True)
     parser.add_argument("--objective", default="binary:logistic", choices=["binary:logistic"])
-    parser.add_argument("--eval_metric", default="auc", choices=["auc", "logloss", "error"])
-    parser.add_argument("--eta", type=float, default=0.2)
-    parser.add_argument("--max_depth", type=int, default=5)
-    parser.add_argument("--num_round", type=int, default=200)
-    parser.add_argument("--early_stopping_rounds", type=int, default=20)
-    parser.add_argument("--subsample", type=float, default=0.8)
-    parser.add_argument("--colsample_bytree", type=float, default=1.0)
-    parser.add_argument("--min_child_weight", type=float, default=1.0)
-    parser.add_argument("--gamma", type=float, default=0.0)
-    parser.add_argument("--scale_pos_weight", type=float, default=1.0)
+    parser.add_argument("--eval_metric", default="auc", choices=sorted(MAXIMIZE))
+    parser.add_argument("--eta", type=_number(float, 0, low_open=True), default=0.2)
+    parser.add_argument("--max_depth", type=_number(int, 1), default=5)
+    parser.add_argument("--num_round", type=_number(int, 1), default=200)
+    parser.add_argument("--early_stopping_rounds", type=_number(int, 0), default=20, help="0 turns early stopping off")
+    parser.add_argument("--subsample", type=fraction, default=0.8)
+    parser.add_argument("--colsample_bytree", type=fraction, default=1.0)
+    parser.add_argument("--min_child_weight", type=_number(float, 0), default=1.0)
+    parser.add_argument("--gamma", type=_number(float, 0), default=0.0)
+    parser.add_argument("--scale_pos_weight", type=_number(float, 0, low_open=True), default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -112,6 +164,9 @@ def read_channel(channel: str, directory: str | None) -> Dataset:
             raise DataError(f"channel '{channel}': {file.name} is empty") from None
         except pd.errors.ParserError as error:
             raise DataError(f"channel '{channel}': {file.name} is not a well-formed CSV: {str(error).strip()}") from None
+        except UnicodeDecodeError as error:
+            # A Parquet, RecordIO or other binary file in a CSV channel.
+            raise DataError(f"channel '{channel}': {file.name} is not CSV text (byte {error.start} is not UTF-8)") from None
         frames.append((file, frame))
 
     widths = {frame.shape[1] for _, frame in frames}
@@ -133,7 +188,16 @@ def read_channel(channel: str, directory: str | None) -> Dataset:
                 f"channel '{channel}': {file.name} line {row + 1}, column {column + 1}: "
                 f"non-numeric value {frame.iat[row, column]!r} (features must be numeric, categoricals already encoded)"
             )
-        matrices.append(numeric.to_numpy(dtype=np.float64))
+        values = numeric.to_numpy(dtype=np.float64)
+        # "inf" and values beyond float range parse, but XGBoost refuses them (with a traceback).
+        infinite = np.isinf(values)
+        if infinite.any():
+            row, column = np.argwhere(infinite)[0]
+            raise DataError(
+                f"channel '{channel}': {file.name} line {row + 1}, column {column + 1}: "
+                f"value {frame.iat[row, column]!r} is not a finite number (leave the cell empty for a missing value)"
+            )
+        matrices.append(values)
     data = np.vstack(matrices)
     return Dataset(channel=channel, labels=data[:, 0], features=data[:, 1:])
 
@@ -157,6 +221,16 @@ def check_same_features(reference: Dataset, other: Dataset) -> None:
             f"channel '{other.channel}' has {other.features.shape[1]} features but "
             f"'{reference.channel}' has {reference.features.shape[1]}; every channel needs the same columns"
         )
+
+
+def check_both_classes_for_auc(dataset: Dataset, eval_metric: str) -> None:
+    import numpy as np
+
+    # XGBoost's AUC of a single-class set is NaN: early stopping would stop at round 0 and the
+    # metric line would not parse, so the quality gate would find no validation:auc.
+    classes = np.unique(dataset.labels)
+    if eval_metric == "auc" and len(classes) < 2:
+        raise DataError(f"channel '{dataset.channel}' has only label {float(classes[0]):g}; eval_metric auc needs rows of both classes")
 
 
 def roc_auc(labels: Any, scores: Any) -> float:
@@ -192,18 +266,8 @@ def evaluate(labels: Any, probabilities: Any, threshold: float = 0.5) -> dict[st
     }
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    import xgboost as xgb
-
-    train_set = read_channel("train", args.train)
-    validation_set = read_channel("validation", args.validation)
-    test_set = read_channel("test", args.test) if args.test else None
-    datasets = [d for d in (train_set, validation_set, test_set) if d is not None]
-    for dataset in datasets:
-        check_binary_labels(dataset)
-        check_same_features(train_set, dataset)
-
-    params = {
+def xgboost_params(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "objective": args.objective,
         "eval_metric": args.eval_metric,
         "eta": args.eta,
@@ -214,39 +278,127 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "gamma": args.gamma,
         "scale_pos_weight": args.scale_pos_weight,
         "seed": args.seed,
+        # Row sampling seeded from the round number, not from how many rounds this process ran.
+        "seed_per_iteration": True,
         "tree_method": "hist",
     }
-    matrices = {d.channel: xgb.DMatrix(d.features, label=d.labels) for d in datasets}
-    resumed, callbacks = None, []
-    if args.checkpoint_dir:
-        checkpoint = Path(args.checkpoint_dir) / CHECKPOINT_FILE_NAME
-        resumed = load_checkpoint(checkpoint)
-        callbacks.append(checkpoint_callback(checkpoint, args.checkpoint_every))
-    done_rounds = resumed.num_boosted_rounds() if resumed else 0
-    if resumed:
-        print(f"resuming from {done_rounds} rounds in {args.checkpoint_dir}", flush=True)
-    booster = xgb.train(
-        params,
-        matrices["train"],
-        num_boost_round=max(args.num_round - done_rounds, 1),
-        evals=[(matrices["train"], "train"), (matrices["validation"], "validation")],
-        early_stopping_rounds=args.early_stopping_rounds,
-        verbose_eval=False,
-        xgb_model=resumed,
-        callbacks=callbacks,
-    )
-    iteration_range = (0, booster.best_iteration + 1)
 
+
+class EarlyStopping:
+    """XGBoost's early stopping rule, with its state kept in the booster instead of the callback.
+
+    ``xgboost.callback.EarlyStopping`` starts its history afresh on a resumed booster, so the first
+    resumed round becomes the "best" and the run goes on for another ``rounds`` rounds. Here the
+    best iteration and score are the booster's ``best_iteration`` / ``best_score`` attributes
+    (the names XGBoost itself uses), which ``save_raw`` writes into the checkpoint; the rounds
+    since the best follow from them and the number of trees.
+    """
+
+    def __init__(self, metric: str, rounds: int) -> None:
+        self.maximize = MAXIMIZE[metric]
+        self.rounds = rounds
+
+    def record(self, booster: Any, iteration: int, score: float) -> None:
+        best = booster.attr("best_score")
+        # Strictly better, as in XGBoost (min_delta 0): a tie keeps the earlier, smaller model.
+        if best is None or (score > float(best) if self.maximize else score < float(best)):
+            booster.set_attr(best_iteration=str(iteration), best_score=repr(score))
+
+    def should_stop(self, booster: Any) -> bool:
+        best = booster.attr("best_iteration")
+        return self.rounds > 0 and best is not None and booster.num_boosted_rounds() - 1 - int(best) >= self.rounds
+
+
+def validation_score(booster: Any, matrix: Any, iteration: int) -> float:
+    # "[12]\tvalidation-auc:0.98765432": the text xgboost.train's early stopping reads its score from.
+    return float(booster.eval_set([(matrix, "validation")], iteration).rsplit(":", 1)[1])
+
+
+def boost(params: dict[str, Any], train_matrix: Any, validation_matrix: Any, args: argparse.Namespace) -> Any:
+    """Train until ``num_round`` or early stopping, resuming from and saving to the checkpoint."""
+    import xgboost as xgb
+
+    cache = [train_matrix, validation_matrix]
+    checkpoint = Path(args.checkpoint_dir) / CHECKPOINT_FILE_NAME if args.checkpoint_dir else None
+    stopping = EarlyStopping(args.eval_metric, args.early_stopping_rounds)
+
+    def restore(raw: bytes | None) -> Any:
+        return xgb.Booster(params, cache, model_file=bytearray(raw) if raw is not None else None)
+
+    booster = restore(checkpoint.read_bytes() if checkpoint is not None and checkpoint.is_file() else None)
+    if booster.num_boosted_rounds():
+        if booster.num_features() != train_matrix.num_col():
+            raise DataError(
+                f"checkpoint {checkpoint} holds a model of {booster.num_features()} features but channel 'train' "
+                f"has {train_matrix.num_col()}; use an empty checkpoint directory for new data"
+            )
+        print(
+            f"resuming from {booster.num_boosted_rounds()} rounds in {checkpoint} (best iteration {booster.attr('best_iteration')})",
+            flush=True,
+        )
+
+    def finished(booster: Any) -> bool:
+        return booster.num_boosted_rounds() >= args.num_round or stopping.should_stop(booster)
+
+    while not finished(booster):
+        iteration = booster.num_boosted_rounds()
+        # The true round number, not a count from this process's start: with seed_per_iteration
+        # it seeds the row sampling, so a resumed round draws the rows an uninterrupted one does.
+        booster.update(train_matrix, iteration)
+        # Early stopping's state changes before the checkpoint below is taken, never after.
+        stopping.record(booster, iteration, validation_score(booster, validation_matrix, iteration))
+        if (iteration + 1) % args.checkpoint_every == 0 or finished(booster):
+            raw = booster.save_raw(raw_format="ubj")
+            if checkpoint is not None:
+                save_checkpoint(raw, checkpoint)
+            # Carry on from the saved bytes, as a resumed job must, so both draw columns alike.
+            booster = restore(raw)
+    return booster
+
+
+def save_checkpoint(raw: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(raw)
+    partial.replace(path)  # a spot interruption never leaves half a checkpoint
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    import xgboost as xgb
+
+    train_set = read_channel("train", args.train)
+    validation_set = read_channel("validation", args.validation)
+    test_set = read_channel("test", args.test) if args.test else None
+    datasets = [d for d in (train_set, validation_set, test_set) if d is not None]
+    for dataset in datasets:
+        check_binary_labels(dataset)
+        check_same_features(train_set, dataset)
+    check_both_classes_for_auc(validation_set, args.eval_metric)
+
+    params = xgboost_params(args)
+    matrices = {d.channel: xgb.DMatrix(d.features, label=d.labels) for d in datasets}
+    booster = boost(params, matrices["train"], matrices["validation"], args)
+    rounds = booster.num_boosted_rounds()
+    best = booster.attr("best_iteration")
+    best_iteration = int(best) if best is not None else rounds - 1
+    # Trees past the best iteration would only overfit: keep the model early stopping chose.
+    model_rounds = best_iteration + 1 if args.early_stopping_rounds else rounds
+    print(f"trained {rounds} rounds, best iteration {best_iteration}, model keeps {model_rounds}", flush=True)
+
+    features = train_set.features.shape[1]
     report: dict[str, Any] = {
         "xgboost_version": xgb.__version__,
-        "best_iteration": booster.best_iteration,
+        "rounds": rounds,
+        "best_iteration": best_iteration,
+        "model_rounds": model_rounds,
         "rows": {d.channel: d.rows for d in datasets},
-        "features": train_set.features.shape[1],
+        "features": features,
         "hyperparameters": params | {"num_round": args.num_round, "early_stopping_rounds": args.early_stopping_rounds},
         "metrics": {},
     }
+    print(metric_line("train", "features", features), flush=True)
     for dataset in datasets[1:]:
-        probabilities = booster.predict(matrices[dataset.channel], iteration_range=iteration_range)
+        probabilities = booster.predict(matrices[dataset.channel], iteration_range=(0, model_rounds))
         scores = evaluate(dataset.labels, probabilities)
         report["metrics"][dataset.channel] = scores
         for name, value in scores.items():
@@ -254,48 +406,27 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     model_dir = Path(args.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    # Trees past the best iteration would only overfit: keep the model early stopping chose.
-    (model_dir / MODEL_FILE_NAME).write_bytes(booster[: booster.best_iteration + 1].save_raw(raw_format="ubj"))
+    (model_dir / MODEL_FILE_NAME).write_bytes(booster[:model_rounds].save_raw(raw_format="ubj"))
     output_dir = Path(args.output_data_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     return report
 
 
-def load_checkpoint(path: Path) -> Any:
-    import xgboost as xgb
-
-    if not path.is_file():
-        return None
-    booster = xgb.Booster()
-    booster.load_model(path)
-    return booster
-
-
-def checkpoint_callback(path: Path, every: int) -> Any:
-    import xgboost as xgb
-
-    class SaveCheckpoint(xgb.callback.TrainingCallback):
-        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            if (epoch + 1) % every == 0:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_suffix(".partial")
-                partial.write_bytes(model.save_raw(raw_format="ubj"))
-                partial.replace(path)  # a spot interruption never leaves half a checkpoint
-            return False
-
-    return SaveCheckpoint()
-
-
 def report_failure(message: str, failure_file: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(failure_line(message), file=sys.stderr, flush=True)
     failure = Path(failure_file)
     if failure.parent.is_dir():
         failure.write_text(message)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except DataError as error:
+        # --failure-file may be the very argument that failed to parse: use the default.
+        report_failure(str(error), default_failure_file())
+        return EXIT_DATA_ERROR
     try:
         train(args)
     except DataError as error:

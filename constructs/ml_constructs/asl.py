@@ -12,10 +12,32 @@ from typing import Any
 
 State = dict[str, Any]
 
-SAGEMAKER_RETRY: State = {
+FOLDER_NAME_MAX = 200
+"""Dataset and input-set folder names: they end up in tag values (at most 256 characters)."""
+
+# Step Functions names an integration's errors <Prefix>.<ErrorName>Exception; names that never
+# occur never match, so each integration retries the names it really reports (the facts and
+# their sources: ml_constructs.aws_facts.requests; tests/test_api_contracts.py holds this to them).
+RETRYABLE_ERRORS: dict[str, list[str]] = {
     # Optimized SageMaker integrations report throttling, limits and validation alike as
-    # AmazonSageMakerException; a few retries with backoff absorb throttling bursts.
-    "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
+    # AmazonSageMakerException (the Step Functions guide's training example retries it).
+    "SageMaker": ["SageMaker.AmazonSageMakerException"],
+    # aws-sdk:sagemaker: throttling is not an error shape in SageMaker's model, so it arrives as
+    # the service's base exception; SdkClientException is a connection failure or timeout.
+    "SageMakerSdk": ["SageMaker.SageMakerException", "SageMaker.SdkClientException"],
+    # aws-sdk:s3: SlowDown (503) and InternalError (500) are not modeled either: S3Exception.
+    "S3": ["S3.S3Exception", "S3.SdkClientException"],
+    # Optimized sns:publish: SNS's own throttling and internal errors.
+    "SNS": ["SNS.ThrottledException", "SNS.KMSThrottlingException", "SNS.InternalErrorException"],
+    "CloudWatchLogs": [
+        "CloudWatchLogs.ThrottlingException",
+        "CloudWatchLogs.ServiceUnavailableException",
+        "CloudWatchLogs.SdkClientException",
+    ],
+}
+
+SAGEMAKER_RETRY: State = {
+    "ErrorEquals": RETRYABLE_ERRORS["SageMaker"],
     "IntervalSeconds": 5,
     "BackoffRate": 2.0,
     "MaxAttempts": 4,
@@ -23,10 +45,11 @@ SAGEMAKER_RETRY: State = {
 }
 
 
-def throttling_retry(service: str) -> State:
-    """Retry an AWS SDK integration's throttling errors (``<Service>.<Exception>`` names)."""
+def throttling_retry(integration: str) -> State:
+    """Retry an integration's transient errors (keys of ``RETRYABLE_ERRORS``), a bounded number
+    of times: some of these names also cover permanent errors (S3Exception includes AccessDenied)."""
     return {
-        "ErrorEquals": [f"{service}.ThrottlingException", f"{service}.TooManyRequestsException", f"{service}.SdkClientException"],
+        "ErrorEquals": RETRYABLE_ERRORS[integration],
         "IntervalSeconds": 2,
         "BackoffRate": 2.0,
         "MaxAttempts": 5,
@@ -71,7 +94,7 @@ def notify_and_fail(topic_arn: str, subject: str, context_expression: str, fail_
                     " 'execution': $states.context.Execution.Id}]), true)"
                 ),
             },
-            "Retry": [throttling_retry("Sns")],
+            "Retry": [throttling_retry("SNS")],
             # The run fails either way; a lost notification must not hide the original error.
             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": fail_state}],
             "Next": fail_state,
@@ -106,17 +129,25 @@ def resolve_folder(
                     "$exists($states.input.marker_key) ? $substringBefore($states.input.marker_key, '_SUCCESS')"
                     f" : ($exists($states.input.{input_key}) ? $string($states.input.{input_key}) : '')"
                 ),
-                # SageMaker job names: 63 characters of [A-Za-z0-9-]; execution names are unique.
+                # SageMaker job names match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}: at most 63 characters
+                # of [A-Za-z0-9-], never ending in '-' (an execution name ending in '_', or a cut
+                # that lands on a '-'). Execution names are unique, so job names are too.
                 "jobName": jsonata(
-                    f"{quote(job_name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
-                    f" 0, {62 - len(job_name_prefix)})"
+                    f"$replace({quote(job_name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
+                    f" 0, {62 - len(job_name_prefix)}), /-+$/, '')"
                 ),
             },
             "Next": f"Check{name}",
         },
         f"Check{name}": {
             "Type": "Choice",
-            "Choices": [{"Condition": jsonata(f"$contains(${variable}, /^{escaped}[A-Za-z0-9._=-]+\\/$/)"), "Next": next_state}],
+            # At most FOLDER_NAME_MAX characters: the folder goes into a tag value (256 at most).
+            "Choices": [
+                {
+                    "Condition": jsonata(f"$contains(${variable}, /^{escaped}[A-Za-z0-9._=-]{{1,{FOLDER_NAME_MAX}}}\\/$/)"),
+                    "Next": next_state,
+                }
+            ],
             "Default": "InvalidInput",
         },
         "InvalidInput": failure(
@@ -134,7 +165,7 @@ def notify_and_succeed(topic_arn: str, subject: str, message_expression: str, ou
             "Type": "Task",
             "Resource": "arn:aws:states:::sns:publish",
             "Arguments": {"TopicArn": topic_arn, "Subject": subject, "Message": jsonata(f"$string({message_expression}, true)")},
-            "Retry": [throttling_retry("Sns")],
+            "Retry": [throttling_retry("SNS")],
             "Output": jsonata(output_expression),
             "Next": "Succeeded",
         },

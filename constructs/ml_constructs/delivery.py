@@ -97,3 +97,30 @@ def _acknowledge_policy(policy: IConstruct, document: dict[str, Any]) -> None:
 
 def _acknowledge(policy: IConstruct, finding: str, reason: str) -> None:
     Validations.of(policy).acknowledge(Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason))
+
+
+def grant_connection_with_its_own_prefix(pipeline: pipelines.CodePipeline, connection_arn: str) -> None:
+    """Grant ``UseConnection`` under the service prefix of the connection's own ARN.
+
+    CDK's source action always writes ``codestar-connections:UseConnection``; a connection
+    created since the rename is ``arn:aws:codeconnections:...``, and the action's service prefix
+    must match the resource's for the grant to apply (AWS CodeConnections User Guide, "Service
+    prefix rename", https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+
+    Call last, after ``build_pipeline``: the policies are rendered here, so a statement CDK
+    added to them afterwards would be lost (the delivery snapshot test shows any such change).
+    """
+    service = connection_arn.split(":")[2]
+    if service == "codestar-connections":
+        return
+    stack = Stack.of(pipeline)
+    for construct in pipeline.node.find_all():
+        if not isinstance(construct, iam.CfnPolicy):
+            continue
+        document = stack.resolve(construct.policy_document)
+        statements = [s for s in document.get("Statement", []) if s.get("Action") == "codestar-connections:UseConnection"]
+        for statement in statements:
+            if statement.get("Resource") == connection_arn:
+                statement["Action"] = f"{service}:UseConnection"
+        if statements:
+            construct.policy_document = document

@@ -22,7 +22,16 @@ from constructs import Construct
 from ml_constructs.model import HostedModel
 from ml_constructs.monitoring.metrics import EndpointMetrics
 
-VARIANT_PREFIX = "primary"
+VARIANT_NAME = "primary"
+"""One name for the life of the endpoint, whatever the model version or the instance type.
+
+Blue/green updates with deployment guardrails need "the same variant name as the old endpoint
+configuration", and an autoscaling registration names the variant: a renamed variant is a
+removed one, which SageMaker refuses while it is registered (SageMaker Developer Guide,
+"Deployment guardrails" and "Update or delete an endpoint that uses auto scaling"). A new
+instance type is therefore a change of the same variant, deployed with autoscaling suspended
+for one deployment (README, "Changing the instance type").
+"""
 
 
 @dataclass(frozen=True)
@@ -81,18 +90,9 @@ class RealtimeEndpointProps:
             raise ValueError("RealtimeEndpointProps.data_capture: serverless endpoints do not support data capture")
 
 
-def variant_name_for(variant: InstanceVariant | ServerlessVariant) -> str:
-    """Stable across model versions (blue/green traffic shifting needs the same variant name);
-    changes only with the instance type.
-
-    SageMaker refuses to change the instance type of a variant that is registered for
-    autoscaling. Naming the variant after its instance type makes such a change a new variant:
-    the old one (and its registration) goes away with the old config, and the scalable target,
-    whose resource id contains the variant name, is replaced along with it by CloudFormation.
-    """
-    if isinstance(variant, ServerlessVariant):
-        return f"{VARIANT_PREFIX}-serverless"
-    return f"{VARIANT_PREFIX}-{variant.instance_type.removeprefix('ml.').replace('.', '-')}"
+def variant_name_for(_variant: InstanceVariant | ServerlessVariant) -> str:
+    """The variant's name: stable, see ``VARIANT_NAME``."""
+    return VARIANT_NAME
 
 
 def has_instance_storage(instance_type: str) -> bool:

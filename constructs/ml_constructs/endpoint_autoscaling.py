@@ -47,9 +47,11 @@ class EndpointAutoscalingProps:
 class EndpointAutoscaling(Construct):
     """Scales ``DesiredInstanceCount`` to hold invocations per instance at the target.
 
-    The scalable target's resource id names the variant; a new variant name (a new instance
-    type, see ``variant_name_for``) therefore replaces the target with the endpoint config,
-    and SageMaker never sees an instance type change on a registered variant.
+    SageMaker refuses to change the instance type of a variant registered here ("Update or
+    delete an endpoint that uses auto scaling",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-delete.html), and
+    CloudFormation would deregister only after the endpoint update: leave this construct out
+    for one deployment (``autoscaling.suspended``) to change the type.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: EndpointAutoscalingProps) -> None:

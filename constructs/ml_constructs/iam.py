@@ -9,6 +9,7 @@ from typing import Literal
 import jsii
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 
 from constructs import Construct
 from ml_constructs.nag import acknowledge_wildcard_resource
@@ -21,8 +22,12 @@ class SageMakerExecutionRoleProps:
     description: str
     log_kinds: Sequence[SageMakerLogKind] = ("TrainingJobs",)
     """Which ``/aws/sagemaker/<kind>`` log groups the containers write to."""
+    endpoint_name: str | None = None
+    """Endpoints log to a group of their own, ``/aws/sagemaker/Endpoints/<name>``; without a name,
+    any endpoint's group (a model that may be hosted anywhere)."""
     publishes_metrics: bool = True
-    """Training containers publish the metric definitions' values to CloudWatch."""
+    """Jobs and hosted models publish metrics to CloudWatch (the CreateTrainingJob and CreateModel
+    execution role permissions in the SageMaker Developer Guide both list PutMetricData)."""
 
 
 @jsii.implements(iam.IGrantable)
@@ -45,13 +50,20 @@ class SageMakerExecutionRole(Construct):
             # Confused-deputy guard: only SageMaker acting for this account may assume the role.
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
         )
-        log_groups = [
-            stack.format_arn(
-                service="logs", resource="log-group", resource_name=f"/aws/sagemaker/{kind}", arn_format=ArnFormat.COLON_RESOURCE_NAME
-            )
+        # SageMaker Developer Guide, "Log groups and streams that Amazon SageMaker AI sends to
+        # Amazon CloudWatch Logs": jobs share /aws/sagemaker/<kind>, each endpoint has its own group.
+        group_names = [
+            f"/aws/sagemaker/Endpoints/{props.endpoint_name or '*'}" if kind == "Endpoints" else f"/aws/sagemaker/{kind}"
             for kind in props.log_kinds
         ]
+        log_groups = [
+            stack.format_arn(service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+            for name in group_names
+        ]
         self.role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=log_groups))
+        for group in log_groups:
+            if "*" in group:
+                acknowledge_wildcard_resource(self, group, "The log group of whichever endpoint hosts the model; endpoint groups only.")
         log_streams = [f"{arn}:log-stream:*" for arn in log_groups]
         self.role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=log_streams))
         for streams in log_streams:
@@ -90,6 +102,27 @@ class SageMakerExecutionRole(Construct):
         )
         self._allow_on_any_resource("ecr:GetAuthorizationToken")
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+
+    def allow_volume_encryption(self, key: kms.IKey) -> None:
+        """Let SageMaker attach storage volumes encrypted with ``key`` (a job's ``VolumeKmsKeyId``,
+        an endpoint config's ``KmsKeyId``): it creates a grant on the key for the instance.
+
+        Only grants for AWS resources (``kms:GrantIsForAWSResource``), never for a principal.
+        SageMaker Developer Guide, "How to use SageMaker AI execution roles", permissions for
+        CreateTrainingJob / CreateTransformJob / CreateEndpointConfig
+        (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html).
+        """
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"], resources=[key.key_arn], conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}
+            )
+        )
+
+    def allow_alarm_reads(self, alarm_arns: Sequence[str]) -> None:
+        """Let SageMaker read these alarms: an endpoint update with auto-rollback watches them
+        with the execution role of the endpoint's model (SageMaker Developer Guide, "Auto-Rollback
+        Configuration and Monitoring", https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html)."""
+        self.role.add_to_policy(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=list(alarm_arns)))
 
     def allow_vpc_networking(self) -> None:
         """Let SageMaker attach the job's or model's network interfaces in your subnets."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,9 +19,12 @@ _SYNC_RULES = {
     "training-job": "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
     "transform-job": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
 }
+# Step Functions Developer Guide, "IAM policies for using Amazon SageMaker AI"
+# (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html): the `.sync` job
+# integrations create, describe, stop and list the tags of the job (AddTags comes with tags).
 _JOB_ACTIONS = {
-    "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-    "transform-job": ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
+    "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
+    "transform-job": ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"],
 }
 
 
@@ -75,6 +78,15 @@ class PipelineStateMachine(Construct):
         acknowledge_wildcard_resource(
             self.state_machine, arn, f"Names are generated per run under the {name_prefix}- prefix; limited to that prefix."
         )
+
+    def allow_log_search(self, log_group_name: str) -> None:
+        """Search one log group's events (FilterLogEvents), e.g. a failed job's own log lines."""
+        group = Stack.of(self).format_arn(
+            service="logs", resource="log-group", resource_name=log_group_name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        # The same group, as IAM sees it for log-group and for log-stream level requests.
+        self.add_to_role_policy(iam.PolicyStatement(actions=["logs:FilterLogEvents"], resources=[group, f"{group}:*"]))
+        acknowledge_wildcard_resource(self.state_machine, f"{group}:*", f"The streams of log group {log_group_name} only.")
 
     def allow_sagemaker_job_sync(self, kind: SageMakerJobKind, name_prefix: str) -> None:
         """Start, watch and stop jobs named ``<name_prefix>-*`` with ``.sync``."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
@@ -20,7 +20,12 @@ class ModelRegistryProps:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """Registered versions are the record of what was trained and approved: keep them."""
     shared_with_accounts: Sequence[str] = field(default_factory=tuple)
-    """Accounts that may read the versions and create models from them (approval stays here)."""
+    """Accounts that may read the versions, to create models of their own from them (approval
+    stays here). CreateModel itself acts on the caller's model, not on the package (IAM Service
+    Authorization Reference), so it belongs in their policies, not in this one."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Versions registered in the group carry the group's tags (CreateModelPackage takes no tags
+    of its own when it names a group)."""
 
 
 class ModelRegistry(Construct):
@@ -40,6 +45,8 @@ class ModelRegistry(Construct):
             else None,
         )
         group.apply_removal_policy(props.removal_policy)
+        for key, value in sorted(props.tags.items()):
+            Tags.of(group).add(key, value)
 
     def _sharing_policy(self, accounts: Sequence[str], partition: str) -> dict[str, object]:
         return {
@@ -53,7 +60,6 @@ class ModelRegistry(Construct):
                         "sagemaker:DescribeModelPackageGroup",
                         "sagemaker:DescribeModelPackage",
                         "sagemaker:ListModelPackages",
-                        "sagemaker:CreateModel",
                     ],
                     "Resource": [self.group_arn, self.versions_arn],
                 }
@@ -63,7 +69,7 @@ class ModelRegistry(Construct):
     def grant_register(self, grantee: iam.IGrantable) -> None:
         """Register new versions in this group (never approve them: that is a person's decision)."""
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"], resources=[self.versions_arn])
+            iam.PolicyStatement(actions=["sagemaker:CreateModelPackage"], resources=[self.versions_arn])
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:DescribeModelPackageGroup"], resources=[self.group_arn])

@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -70,11 +70,30 @@ class SourceBundle(Construct):
     def s3_uri(self) -> str:
         return self.asset.s3_object_url
 
+    @property
+    def channel_file_name(self) -> str:
+        """The file name the archive gets inside a job's input channel.
+
+        An ``S3Prefix`` channel whose prefix is exactly one object's key is written under the
+        key's last path segment (the SageMaker SDK relies on this: with network isolation it
+        uploads ``.../sourcedir.tar.gz`` so that the name matches). CDK names file assets
+        ``<sha256><extension>``, so the archive arrives as ``<sha256>.gz``, not ``sourcedir.tar.gz``.
+        """
+        return PurePosixPath(self.asset.s3_object_key).name
+
     def grant_read(self, grantee: iam.IGrantable, region: str) -> None:
-        """GetObject on this one object: no wildcard, unlike ``Asset.grant_read``."""
+        """Read this one object, and list the assets bucket for its key only.
+
+        An ``S3Prefix`` channel lists its prefix before downloading, so GetObject alone is not
+        enough (SageMaker Developer Guide, "CreateTrainingJob API: Execution Role Permissions",
+        https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createtrainingjob-perms).
+        """
+        bucket_arn = f"arn:{partition_of(region)}:s3:::{self.asset.s3_bucket_name}"
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{self.asset.s3_object_key}"])
+        )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[f"arn:{partition_of(region)}:s3:::{self.asset.s3_bucket_name}/{self.asset.s3_object_key}"],
+                actions=["s3:ListBucket"], resources=[bucket_arn], conditions={"StringLike": {"s3:prefix": f"{self.asset.s3_object_key}*"}}
             )
         )

@@ -39,10 +39,15 @@ from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachinePro
 from ml_constructs.registry import ModelRegistry
 from ml_constructs.source_bundle import SourceBundle
 from ml_constructs.storage import SecureBucket
+from ml_constructs.training_container import TOOLKIT_ENVIRONMENT
 
-CODE_CHANNEL_PATH = "/opt/ml/input/data/code/sourcedir.tar.gz"
-"""Where script mode finds the code when it arrives as an input channel: with network
-isolation the container cannot download it from S3 itself."""
+CODE_CHANNEL = "code"
+"""With network isolation the container cannot download the code from S3 itself: it arrives as
+an input channel, and ``sagemaker_submit_directory`` names the file in that channel."""
+CHANNELS_DIR = "/opt/ml/input/data"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+SCRIPT_MESSAGE_MAX = 2000
+"""A log line can be 256 KB; the cause travels in the failure notification and the Fail state."""
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 DATA_CHANNELS = ("train", "validation", "test")
 REQUIRED_CHANNELS = ("train", "validation")
@@ -101,6 +106,10 @@ class TrainingPipelineProps:
     checkpoint_prefix: str = "checkpoints/"
     tags: Mapping[str, str] = field(default_factory=dict)
     retain_logs: bool = True
+    script_failure_prefix: str | None = None
+    """The prefix of the line the training script writes to stderr when it fails on bad data.
+    The container's toolkit replaces the job's FailureReason with its own message, so the failure
+    notification looks this line up in the job's log stream instead."""
 
     def __post_init__(self) -> None:
         if self.gate.metric not in {d["Name"] for d in self.job.metric_definitions}:
@@ -179,9 +188,10 @@ class TrainingPipeline(Construct):
                     )
                 },
                 "Retry": [SAGEMAKER_RETRY],
-                "Catch": [catch_all("NotifyFailure")],
+                "Catch": [catch_all("ExplainTrainingFailure" if p.script_failure_prefix else "NotifyFailure")],
                 "Next": "QualityGate",
             },
+            **self._explain_training_failure(),
             "QualityGate": {
                 "Type": "Choice",
                 "Choices": [{"Condition": jsonata(self._gate_condition()), "Next": "CreateModel"}],
@@ -222,13 +232,15 @@ class TrainingPipeline(Construct):
                         "SupportedResponseMIMETypes": ["text/csv"],
                     },
                     "CustomerMetadataProperties": jsonata(
-                        "$merge([{'training_job': $jobName, 'dataset': $dataset, 'execution': $states.context.Execution.Id},"
-                        " $merge($training.metrics.{name: $string(value)})])"
+                        # Not the execution's ARN: execution names may hold characters the
+                        # metadata's value pattern refuses; the job is named after the execution.
+                        "$merge([{'training_job': $jobName, 'dataset': $dataset}, $merge($training.metrics.{name: $string(value)})])"
                     ),
-                    "Tags": self._tags(),
+                    # No Tags: a package in a group takes the group's tags, and CreateModelPackage
+                    # refuses both together (botocore's documentation of ModelPackageGroupName).
                 },
                 "Assign": {"modelPackageArn": jsonata("$states.result.ModelPackageArn")},
-                "Retry": [throttling_retry("SageMaker")],
+                "Retry": [throttling_retry("SageMakerSdk")],
                 "Catch": [catch_all("NotifyFailure")],
                 "Next": "NotifySuccess",
             },
@@ -252,6 +264,36 @@ class TrainingPipeline(Construct):
             "QueryLanguage": "JSONata",
             "StartAt": "ResolveDataset",
             "States": states,
+        }
+
+    def _explain_training_failure(self) -> dict[str, State]:
+        """Replace the toolkit's failure reason by the script's own message, when it wrote one."""
+        prefix = self.props.script_failure_prefix
+        if not prefix:
+            return {}
+        found = "$states.result.Events[0].Message"
+        return {
+            "ExplainTrainingFailure": {
+                "Type": "Task",
+                "Comment": "The job's FailureReason is the toolkit's 'ExecuteUserScriptError'; the script's message is in its log.",
+                "Resource": "arn:aws:states:::aws-sdk:cloudwatchlogs:filterLogEvents",
+                "Arguments": {
+                    "LogGroupName": TRAINING_LOG_GROUP,
+                    "LogStreamNamePrefix": jsonata("$jobName & '/'"),
+                    "FilterPattern": json.dumps(prefix.strip()),
+                    "Limit": 1,
+                },
+                "Assign": {
+                    "failure": jsonata(
+                        f"$count($states.result.Events) > 0 ? {{'Error': $failure.Error, 'Cause': 'Training job ' & $jobName & "
+                        f"' failed: ' & $substring($trim($substringAfter({found}, {quote(prefix)})), 0, {SCRIPT_MESSAGE_MAX})}} : $failure"
+                    )
+                },
+                "Retry": [throttling_retry("CloudWatchLogs")],
+                # The run fails either way: without the log line, the original cause goes out.
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "NotifyFailure"}],
+                "Next": "NotifyFailure",
+            }
         }
 
     def _gate_condition(self) -> str:
@@ -280,7 +322,7 @@ class TrainingPipeline(Construct):
         channel = f"{{'ChannelName': $c, 'ContentType': 'text/csv', 'CompressionType': 'None', 'DataSource': {{'S3DataSource': {source}}}}}"
         code_channel = json.dumps(
             {
-                "ChannelName": "code",
+                "ChannelName": CODE_CHANNEL,
                 "CompressionType": "None",
                 "DataSource": {
                     "S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated", "S3Uri": "__CODE_URI__"}
@@ -300,7 +342,7 @@ class TrainingPipeline(Construct):
             "HyperParameters": {
                 **dict(job.hyperparameters),
                 "sagemaker_program": p.source.entry_point,
-                "sagemaker_submit_directory": CODE_CHANNEL_PATH,
+                "sagemaker_submit_directory": f"{CHANNELS_DIR}/{CODE_CHANNEL}/{p.source.channel_file_name}",
             },
             "InputDataConfig": jsonata(f"$append($map({present}, function($c) {{ {channel} }}), [{code_channel}])"),
             "OutputDataConfig": {"S3OutputPath": p.model_artifacts.s3_uri(p.output_prefix), "KmsKeyId": p.encryption_key.key_arn},
@@ -311,6 +353,9 @@ class TrainingPipeline(Construct):
                 "VolumeKmsKeyId": p.encryption_key.key_arn,
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
+            # The toolkit pip-installs the code before running it; under network isolation that
+            # must not need a package index (see ml_constructs.training_container).
+            "Environment": dict(TOOLKIT_ENVIRONMENT),
             "EnableNetworkIsolation": True,
             "EnableInterContainerTrafficEncryption": True,
             "Tags": [*self._tags(), {"Key": "dataset", "Value": jsonata("$dataset")}],
@@ -342,6 +387,8 @@ class TrainingPipeline(Construct):
         p.model_role.grant_pass_role(machine.state_machine)
         p.registry.grant_register(machine.state_machine)
         p.notifications.grant_publish(machine.state_machine)
+        if p.script_failure_prefix:
+            machine.allow_log_search(TRAINING_LOG_GROUP)
 
     @property
     def state_machine_arn(self) -> str:

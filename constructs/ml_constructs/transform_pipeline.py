@@ -1,7 +1,7 @@
 """A Step Functions pipeline that runs a batch transform over one input set in S3.
 
-    ResolveInputSet → CheckInputSet → ListInput → CheckInput → WriteManifest
-      → Transform (.sync) → NotifySuccess
+    ResolveInputSet → CheckInputSet → ListInput → CheckInput → ReadFirstRow → CheckWidth
+      → WriteManifest → Transform (.sync) → NotifySuccess
     any failure → NotifyFailure → Failed
 
 Input: ``{"input": "input/<set>/"}`` (manual start or schedule) or
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from constructs import Construct
@@ -41,20 +40,28 @@ from ml_constructs.storage import SecureBucket
 
 MAX_LISTED_FILES = 1000
 """One ListObjectsV2 page: a set with more files fails with a clear cause (combine files)."""
+FIRST_ROW_BYTES = 65536
+"""Enough for the first row of any realistic CSV; a row longer than this is not checked."""
 
 
 @dataclass(frozen=True)
 class TransformJobSettings:
     instance_type: str
+    model_features: int
+    """How many features the model was trained on. The XGBoost container scores a row with fewer
+    values without complaint (missing values), so the pipeline checks the input's width first."""
+    input_has_label: bool = False
+    """Input rows carry the label first (the training layout); it is dropped before scoring."""
     instance_count: int = 1
     max_payload_mb: int = 6
     max_concurrent_transforms: int = 0
     invocation_timeout_seconds: int = 600
     invocation_max_retries: int = 1
-    input_filter: str = "$"
     join_with_input: bool = False
 
     def __post_init__(self) -> None:
+        if self.model_features < 1:
+            raise ValueError(f"TransformJobSettings.model_features: {self.model_features} must be at least 1")
         if self.instance_count < 1:
             raise ValueError(f"TransformJobSettings.instance_count: {self.instance_count} must be at least 1")
         if not 0 <= self.max_payload_mb <= 100:
@@ -137,8 +144,40 @@ class TransformPipeline(Construct):
                     {"Condition": jsonata("$count($files) = 0"), "Next": "NoInputFiles"},
                     {"Condition": jsonata("$truncated"), "Next": "TooManyFiles"},
                 ],
-                "Default": "WriteManifest",
+                "Default": "ReadFirstRow",
             },
+            "ReadFirstRow": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Arguments": {
+                    "Bucket": p.bucket.bucket_name,
+                    "Key": jsonata("$inputSet & $files[0]"),
+                    "Range": f"bytes=0-{FIRST_ROW_BYTES - 1}",
+                },
+                "Assign": {
+                    "firstRow": jsonata("$replace($substringBefore($states.result.Body, '\\n'), '\\r', '')"),
+                    "complete": jsonata("$contains($states.result.Body, '\\n') or $length($states.result.Body) < " + str(FIRST_ROW_BYTES)),
+                },
+                "Retry": [throttling_retry("S3")],
+                "Catch": [catch_all("NotifyFailure")],
+                "Next": "CheckWidth",
+            },
+            "CheckWidth": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": jsonata(f"$not($complete) or $count($split($firstRow, ',')) = {self.input_columns}"),
+                        "Next": "WriteManifest",
+                    }
+                ],
+                "Default": "WrongWidth",
+            },
+            "WrongWidth": failure(
+                "WrongWidth",
+                f"{quote(bucket_uri)} & $inputSet & $files[0] & ': the first row has ' & $string($count($split($firstRow, ',')))"
+                f" & {quote(f' values; expected {self.input_columns}: {self._width_explanation()}')}",
+                "NotifyFailure",
+            ),
             "NoInputFiles": failure(
                 "NoInputFiles", f"'No data files in {bucket_uri}' & $inputSet & ' (only markers, hidden or empty files)'", "NotifyFailure"
             ),
@@ -193,6 +232,21 @@ class TransformPipeline(Construct):
             "States": states,
         }
 
+    @property
+    def input_columns(self) -> int:
+        job = self.props.job
+        return job.model_features + (1 if job.input_has_label else 0)
+
+    @property
+    def input_filter(self) -> str:
+        return "$[1:]" if self.props.job.input_has_label else "$"
+
+    def _width_explanation(self) -> str:
+        job = self.props.job
+        if job.input_has_label:
+            return f"the label, then the {job.model_features} features the model was trained on (batch.input_has_label: true)"
+        return f"the {job.model_features} features the model was trained on, no label (batch.input_has_label: false)"
+
     def _transform_job_request(self, bucket_uri: str) -> dict[str, Any]:
         p, job = self.props, self.props.job
         resources: dict[str, Any] = {"InstanceType": job.instance_type, "InstanceCount": job.instance_count}
@@ -227,7 +281,7 @@ class TransformPipeline(Construct):
             },
             "TransformResources": resources,
             "DataProcessing": {
-                "InputFilter": job.input_filter,
+                "InputFilter": self.input_filter,
                 "JoinSource": "Input" if job.join_with_input else "None",
                 "OutputFilter": "$",
             },
@@ -241,11 +295,8 @@ class TransformPipeline(Construct):
         p = self.props
         machine = self.machine
         machine.allow_sagemaker_job_sync("transform-job", p.name_prefix)
-        machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[p.bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{p.input_prefix}*"]}}
-            )
-        )
+        # Lists the input set and reads its first row (the width check).
+        p.bucket.grant_read_prefix(machine.state_machine, p.input_prefix)
         p.bucket.grant_write_prefix(machine.state_machine, p.manifest_prefix)
         p.notifications.grant_publish(machine.state_machine)
 

@@ -2,8 +2,12 @@
 
 SplitType=Line cuts the file into records; BatchStrategy=MultiRecord packs records into
 requests of at most MaxPayloadInMB; InputFilter (a JSONPath such as ``$[1:]``) selects the
-columns sent to the model; the container answers one prediction per record; JoinSource=Input
-appends each prediction to its input record; AssembleWith=Line writes one line per record.
+columns sent to the model; the container answers one prediction per record (in a transform,
+one per line: ``tests/support/xgboost_serving.py``, ``batch=True``); JoinSource=Input appends
+each prediction to its input record; AssembleWith=Line writes one line per record.
+
+Neither SageMaker nor the container compares a record's width with the model's: a record one
+value short of it is scored (the transform's pipeline checks the first row before it starts).
 """
 
 from __future__ import annotations
