@@ -151,7 +151,8 @@ def test_autoscaling_tracks_invocations_per_instance(prod: SynthesizedEnvironmen
 def test_autoscaled_count_survives_updates(inference: SynthesizedStack) -> None:
     endpoint = props(inference, "AWS::SageMaker::Endpoint")
     assert endpoint["RetainAllVariantProperties"] is True
-    assert endpoint["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DataCaptureConfig"}]
+    # botocore: VariantPropertyType DataCaptureConfig is "(Not currently supported.)"
+    assert "ExcludeRetainedVariantProperties" not in endpoint
 
 
 @pytest.fixture(scope="module")

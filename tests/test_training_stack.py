@@ -446,19 +446,27 @@ def test_versions_take_their_tags_from_the_group(training: SynthesizedStack) -> 
 
 def test_a_failed_job_is_explained_by_the_scripts_own_log_line(dev_definition: dict[str, Any]) -> None:
     """The container's toolkit replaces FailureReason with its own 'ExecuteUserScriptError'."""
-    state = dev_definition["States"]["ExplainTrainingFailure"]
-    assert state["Arguments"]["LogGroupName"] == "/aws/sagemaker/TrainingJobs"
-    assert state["Arguments"]["FilterPattern"] == '"train.py error:"'
+    state, further = dev_definition["States"]["ExplainTrainingFailure"], dev_definition["States"]["SearchFurther"]
     original = {"Error": "States.TaskFailed", "Cause": '{"FailureReason": "ExecuteUserScriptError: ..."}'}
     line = "train.py error: channel 'validation': part.csv line 2, column 3: non-numeric value 'red'"
-    found, not_found, stream = evaluate(
+    context = {"Execution": {"StartTime": "2026-12-02T10:00:00.000Z"}}
+
+    def after(result: dict[str, Any], log_search: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"failure": original, "jobName": "mlops-dev-j", "states": {"result": result, "context": context}} | (
+            {"logSearch": log_search} if log_search else {}
+        )
+
+    empty_page = {"Events": [], "NextToken": "t1"}
+    found, not_found, request, next_request, search, more, exhausted, done = evaluate(
         [
-            (
-                state["Assign"]["failure"],
-                {"failure": original, "jobName": "mlops-dev-j", "states": {"result": {"Events": [{"Message": line}]}}},
-            ),
-            (state["Assign"]["failure"], {"failure": original, "jobName": "mlops-dev-j", "states": {"result": {"Events": []}}}),
-            (state["Arguments"]["LogStreamNamePrefix"], {"jobName": "mlops-dev-j"}),
+            (state["Assign"]["failure"], after({"Events": [{"Message": line}]})),
+            (state["Assign"]["failure"], after({"Events": []})),
+            (state["Arguments"], after({})),
+            (state["Arguments"], after({}, {"token": "t1", "pages": 1, "found": False})),
+            (state["Assign"]["logSearch"], after(empty_page)),
+            (further["Choices"][0]["Condition"], {"logSearch": {"token": "t1", "pages": 1, "found": False}}),
+            (further["Choices"][0]["Condition"], {"logSearch": {"token": "t9", "pages": 10, "found": False}}),
+            (further["Choices"][0]["Condition"], {"logSearch": {"pages": 1, "found": False}}),
         ]
     )
     assert found == {
@@ -466,7 +474,17 @@ def test_a_failed_job_is_explained_by_the_scripts_own_log_line(dev_definition: d
         "Cause": "Training job mlops-dev-j failed: channel 'validation': part.csv line 2, column 3: non-numeric value 'red'",
     }
     assert not_found == original
-    assert stream == "mlops-dev-j/"
+    assert request == {
+        "LogGroupName": "/aws/sagemaker/TrainingJobs",
+        "FilterPattern": '"train.py error:"',
+        "Limit": 1,
+        "LogStreamNamePrefix": "mlops-dev-j/",
+        "StartTime": 1796205600000,
+    }
+    assert next_request["NextToken"] == "t1"
+    # An empty page with a token is not the end of the search (FilterLogEvents' documentation).
+    assert search == {"token": "t1", "found": False, "pages": 1}
+    assert (more, exhausted, done) == (True, False, False)
 
 
 def test_the_pipeline_searches_only_the_training_job_log_group(training: SynthesizedStack) -> None:

@@ -130,11 +130,10 @@ class RealtimeEndpoint(Construct):
                 ),
             ),
             # With autoscaling, the running instance count is the scaler's, not the config's:
-            # keep it (and the weights) across updates; take data capture from the new config.
+            # keep it (and the weights) across updates. No ExcludeRetainedVariantProperties:
+            # its DataCaptureConfig value is "(Not currently supported.)" (botocore's SageMaker
+            # model, VariantProperty), and the retained properties are only count and weight.
             retain_all_variant_properties=props.retain_instance_count or None,
-            exclude_retained_variant_properties=[sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DataCaptureConfig")]
-            if props.retain_instance_count
-            else None,
         )
 
     def _production_variant(self, variant: InstanceVariant | ServerlessVariant) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:

@@ -108,9 +108,12 @@ class SageMakerExecutionRole(Construct):
         an endpoint config's ``KmsKeyId``): it creates a grant on the key for the instance.
 
         Only grants for AWS resources (``kms:GrantIsForAWSResource``), never for a principal.
-        SageMaker Developer Guide, "How to use SageMaker AI execution roles", permissions for
-        CreateTrainingJob / CreateTransformJob / CreateEndpointConfig
-        (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html).
+        Documented for training jobs (SageMaker Developer Guide, "How to use SageMaker AI
+        execution roles", CreateTrainingJob: "If you specify a volume KMS key in the resource
+        configuration of your training job, add ... kms:CreateGrant",
+        https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html). For transform jobs
+        and endpoints AWS names no role (CreateEndpointConfig's KmsKeyId speaks of the caller's):
+        granted there too as the same narrow grant, so the volume works whichever role SageMaker uses.
         """
         self.role.add_to_policy(
             iam.PolicyStatement(

@@ -48,6 +48,7 @@ CHANNELS_DIR = "/opt/ml/input/data"
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 SCRIPT_MESSAGE_MAX = 2000
 """A log line can be 256 KB; the cause travels in the failure notification and the Fail state."""
+LOG_SEARCH_PAGES = 10
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 DATA_CHANNELS = ("train", "validation", "test")
 REQUIRED_CHANNELS = ("train", "validation")
@@ -272,28 +273,51 @@ class TrainingPipeline(Construct):
         if not prefix:
             return {}
         found = "$states.result.Events[0].Message"
+        search = {
+            "LogGroupName": TRAINING_LOG_GROUP,
+            "FilterPattern": json.dumps(prefix.strip()),
+            "Limit": 1,
+        }
         return {
             "ExplainTrainingFailure": {
                 "Type": "Task",
                 "Comment": "The job's FailureReason is the toolkit's 'ExecuteUserScriptError'; the script's message is in its log.",
                 "Resource": "arn:aws:states:::aws-sdk:cloudwatchlogs:filterLogEvents",
-                "Arguments": {
-                    "LogGroupName": TRAINING_LOG_GROUP,
-                    "LogStreamNamePrefix": jsonata("$jobName & '/'"),
-                    "FilterPattern": json.dumps(prefix.strip()),
-                    "Limit": 1,
-                },
+                # FilterLogEvents may return an empty page with a NextToken while matches remain
+                # ("Set startTime explicitly to reduce the chances of empty pages", botocore's
+                # logs model): start at the execution's start, and follow the token a few pages.
+                "Arguments": jsonata(
+                    f"$merge([{json.dumps(search)}, {{'LogStreamNamePrefix': $jobName & '/',"
+                    " 'StartTime': $toMillis($states.context.Execution.StartTime)},"
+                    " $exists($logSearch.token) ? {'NextToken': $logSearch.token} : {}])"
+                ),
                 "Assign": {
                     "failure": jsonata(
                         f"$count($states.result.Events) > 0 ? {{'Error': $failure.Error, 'Cause': 'Training job ' & $jobName & "
                         f"' failed: ' & $substring($trim($substringAfter({found}, {quote(prefix)})), 0, {SCRIPT_MESSAGE_MAX})}} : $failure"
-                    )
+                    ),
+                    "logSearch": jsonata(
+                        "{'token': $states.result.NextToken, 'found': $count($states.result.Events) > 0,"
+                        " 'pages': ($exists($logSearch.pages) ? $logSearch.pages : 0) + 1}"
+                    ),
                 },
                 "Retry": [throttling_retry("CloudWatchLogs")],
                 # The run fails either way: without the log line, the original cause goes out.
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "NotifyFailure"}],
-                "Next": "NotifyFailure",
-            }
+                "Next": "SearchFurther",
+            },
+            "SearchFurther": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": jsonata(
+                            f"$not($logSearch.found) and $exists($logSearch.token) and $logSearch.pages < {LOG_SEARCH_PAGES}"
+                        ),
+                        "Next": "ExplainTrainingFailure",
+                    }
+                ],
+                "Default": "NotifyFailure",
+            },
         }
 
     def _gate_condition(self) -> str:
