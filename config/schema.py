@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ml_constructs.batch_input import input_filter_for
 from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
 
 
@@ -327,14 +328,14 @@ class InferenceConfig(StrictModel):
         return self
 
     @property
-    def autoscaling_enabled(self) -> bool:
-        """Autoscaling is configured and not suspended: the stack registers the variant."""
-        return bool(self.variant and self.autoscaling and self.autoscaling.enabled and not self.autoscaling.suspended)
+    def autoscaling_configured(self) -> bool:
+        """An instance variant with autoscaling on, registered or suspended for this deployment."""
+        return bool(self.variant and self.autoscaling and self.autoscaling.enabled)
 
     @property
-    def autoscaling_suspended(self) -> bool:
-        """Autoscaling is configured but left out of this deployment (to change the instance type)."""
-        return bool(self.variant and self.autoscaling and self.autoscaling.enabled and self.autoscaling.suspended)
+    def autoscaling_enabled(self) -> bool:
+        """Autoscaling is configured and not suspended: the stack registers the variant."""
+        return self.autoscaling_configured and not (self.autoscaling and self.autoscaling.suspended)
 
 
 InputSetPrefix = Annotated[
@@ -372,7 +373,7 @@ class BatchConfig(StrictModel):
     @property
     def input_filter(self) -> str:
         """The transform's InputFilter: the columns the model sees."""
-        return "$[1:]" if self.input_has_label else "$"
+        return input_filter_for(self.input_has_label)
 
     @model_validator(mode="after")
     def _payload_budget(self) -> BatchConfig:

@@ -11,7 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
-from ml_constructs.endpoint import InstanceVariant, variant_name_for
+from ml_constructs.endpoint import VARIANT_NAME, InstanceVariant
 from ml_constructs.instances import gpus, vcpus
 from ml_constructs.monitoring import EndpointMetrics
 from ml_constructs.sagemaker_checks import SageMakerChecks
@@ -94,7 +94,7 @@ class EnvironmentStage(Stage):
             encryption_key=self.data.key,
             training_pipeline=self.training.pipeline.state_machine,
             batch_pipeline=self.batch.pipeline.state_machine if self.batch else None,
-            endpoint=EndpointMetrics(config.endpoint_name, variant_name_for(variant)) if variant else None,
+            endpoint=EndpointMetrics(config.endpoint_name, VARIANT_NAME) if variant else None,
             endpoint_vcpus=vcpus(variant.instance_type) if isinstance(variant, InstanceVariant) else None,
             endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
             **common("Monitoring"),

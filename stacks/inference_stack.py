@@ -104,7 +104,7 @@ class InferenceStack(Stack):
                 else None,
                 # Also while autoscaling is suspended: the endpoint itself does not change for
                 # that deployment, and the next one keeps the capacity the scaler had set.
-                retain_instance_count=scaling is not None or inference.autoscaling_suspended,
+                retain_instance_count=inference.autoscaling_configured,
             ),
         )
         if scaling:

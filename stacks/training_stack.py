@@ -72,6 +72,8 @@ class TrainingStack(Stack):
             "Notifications",
             NotificationTopicProps(display_name=f"{prefix} training pipeline", encryption_key=encryption_key, emails=notification_emails),
         )
+        # On the pipeline's jobs and models, and on the group (which its versions take as theirs).
+        pipeline_tags = {"pipeline": f"{prefix}-training"}
         self.registry = ModelRegistry(
             self,
             "Registry",
@@ -80,7 +82,7 @@ class TrainingStack(Stack):
                 description=f"XGBoost models trained by the {prefix} training pipeline",
                 removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
                 shared_with_accounts=registry_shared_with,
-                tags={"pipeline": f"{prefix}-training"},
+                tags=pipeline_tags,
             ),
         )
         hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}
@@ -118,7 +120,7 @@ class TrainingStack(Stack):
                 dataset_prefix=TRAINING_PREFIX,
                 output_prefix=TRAINING_JOBS_PREFIX,
                 checkpoint_prefix=CHECKPOINTS_PREFIX,
-                tags={"pipeline": f"{prefix}-training"},
+                tags=pipeline_tags,
                 retain_logs=retain,
                 script_failure_prefix=FAILURE_PREFIX,
             ),

@@ -196,8 +196,8 @@ def test_a_set_of_the_wrong_width_fails_before_any_job_with_its_cause(dev: Synth
 
     def read(body: str) -> dict[str, Any]:
         assign = states["ReadFirstRow"]["Assign"]
-        first_row, complete = evaluate([(assign[name], {"states": {"result": {"Body": body}}}) for name in ("firstRow", "complete")])
-        return {"firstRow": first_row, "complete": complete, "inputSet": "input/daily/", "files": ["a.csv"]}
+        width, complete = evaluate([(assign[name], {"states": {"result": {"Body": body}}}) for name in ("firstRowWidth", "complete")])
+        return {"firstRowWidth": width, "complete": complete, "inputSet": "input/daily/", "files": ["a.csv"]}
 
     labelled = ",".join(["1"] + ["0.5"] * features)
     features_only = ",".join(["0.5"] * features)

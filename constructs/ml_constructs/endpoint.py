@@ -90,11 +90,6 @@ class RealtimeEndpointProps:
             raise ValueError("RealtimeEndpointProps.data_capture: serverless endpoints do not support data capture")
 
 
-def variant_name_for(_variant: InstanceVariant | ServerlessVariant) -> str:
-    """The variant's name: stable, see ``VARIANT_NAME``."""
-    return VARIANT_NAME
-
-
 def has_instance_storage(instance_type: str) -> bool:
     """NVMe instance-store types (m5d, c5d, g4dn, p4d, ...) reject a volume KMS key; SageMaker
     encrypts their storage with a hardware module instead."""
@@ -106,7 +101,7 @@ class RealtimeEndpoint(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: RealtimeEndpointProps) -> None:
         super().__init__(scope, construct_id)
         self.endpoint_name = props.endpoint_name
-        self.variant_name = variant_name_for(props.variant)
+        self.variant_name = VARIANT_NAME
         self.metrics = EndpointMetrics(props.endpoint_name, self.variant_name)
 
         self.model = props.model

@@ -32,6 +32,7 @@ from ml_constructs.asl import (
     resolve_folder,
     throttling_retry,
 )
+from ml_constructs.batch_input import input_columns_for, input_filter_for
 from ml_constructs.endpoint import has_instance_storage
 from ml_constructs.model import HostedModel
 from ml_constructs.notifications import NotificationTopic
@@ -72,6 +73,10 @@ class TransformJobSettings:
                 f"{self.max_concurrent_transforms * self.max_payload_mb} MB; SageMaker allows at most 100"
             )
 
+    @property
+    def input_columns(self) -> int:
+        return input_columns_for(self.model_features, self.input_has_label)
+
 
 @dataclass(frozen=True)
 class TransformPipelineProps:
@@ -111,7 +116,7 @@ class TransformPipeline(Construct):
         self._grant_permissions()
 
     def definition(self) -> dict[str, Any]:
-        p = self.props
+        p, job = self.props, self.props.job
         bucket_uri = f"s3://{p.bucket.bucket_name}/"
         states: dict[str, State] = {
             **resolve_folder(
@@ -155,7 +160,7 @@ class TransformPipeline(Construct):
                     "Range": f"bytes=0-{FIRST_ROW_BYTES - 1}",
                 },
                 "Assign": {
-                    "firstRow": jsonata("$replace($substringBefore($states.result.Body, '\\n'), '\\r', '')"),
+                    "firstRowWidth": jsonata("$count($split($substringBefore($states.result.Body, '\\n'), ','))"),
                     "complete": jsonata("$contains($states.result.Body, '\\n') or $length($states.result.Body) < " + str(FIRST_ROW_BYTES)),
                 },
                 "Retry": [throttling_retry("S3")],
@@ -166,7 +171,7 @@ class TransformPipeline(Construct):
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Condition": jsonata(f"$not($complete) or $count($split($firstRow, ',')) = {self.input_columns}"),
+                        "Condition": jsonata(f"$not($complete) or $firstRowWidth = {job.input_columns}"),
                         "Next": "WriteManifest",
                     }
                 ],
@@ -174,8 +179,8 @@ class TransformPipeline(Construct):
             },
             "WrongWidth": failure(
                 "WrongWidth",
-                f"{quote(bucket_uri)} & $inputSet & $files[0] & ': the first row has ' & $string($count($split($firstRow, ',')))"
-                f" & {quote(f' values; expected {self.input_columns}: {self._width_explanation()}')}",
+                f"{quote(bucket_uri)} & $inputSet & $files[0] & ': the first row has ' & $string($firstRowWidth)"
+                f" & {quote(f' values; expected {job.input_columns}: {self._width_explanation()}')}",
                 "NotifyFailure",
             ),
             "NoInputFiles": failure(
@@ -232,15 +237,6 @@ class TransformPipeline(Construct):
             "States": states,
         }
 
-    @property
-    def input_columns(self) -> int:
-        job = self.props.job
-        return job.model_features + (1 if job.input_has_label else 0)
-
-    @property
-    def input_filter(self) -> str:
-        return "$[1:]" if self.props.job.input_has_label else "$"
-
     def _width_explanation(self) -> str:
         job = self.props.job
         if job.input_has_label:
@@ -281,7 +277,7 @@ class TransformPipeline(Construct):
             },
             "TransformResources": resources,
             "DataProcessing": {
-                "InputFilter": self.input_filter,
+                "InputFilter": input_filter_for(job.input_has_label),
                 "JoinSource": "Input" if job.join_with_input else "None",
                 "OutputFilter": "$",
             },
