@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
-from clients.errors import EXIT_INPUT, EXIT_REFUSED, ClientError, aws_errors, run_reporting_errors
+from clients.errors import EXIT_INPUT, EXIT_REFUSED, ClientError, aws_errors, one_line, run_reporting_errors
 
 MAX_PAYLOAD_BYTES = 5 * 1024 * 1024  # InvokeEndpoint accepts 6 MB; keep a margin
 EXIT_MODEL = EXIT_REFUSED
@@ -68,6 +71,18 @@ class Width:
 
     features: int
     source: str
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_text(path: Path) -> TextIO:
+    """A CSV file, or a gzip-compressed one (as batch inputs and exports often are), as text."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    if compressed:
+        return gzip.open(path, "rt", newline="", encoding="utf-8")
+    return path.open(newline="", encoding="utf-8")
 
 
 def read_rows(stream: TextIO, source: str, width: Width) -> list[list[str]]:
@@ -226,12 +241,16 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             if args.input == "-":
                 rows = read_rows(stdin or sys.stdin, source, width)
             else:
-                with open(args.input, newline="", encoding="utf-8") as handle:
+                with open_text(Path(args.input)) as handle:
                     rows = read_rows(handle, source, width)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise ClientError(f"cannot read {source}: a damaged gzip file ({one_line(str(error)) or 'truncated'})", EXIT_INPUT) from None
         except OSError as error:
             raise ClientError(f"cannot read {source}: {error.strerror}", EXIT_INPUT) from None
-        except UnicodeDecodeError:
-            raise ClientError(f"cannot read {source}: not UTF-8 text", EXIT_INPUT) from None
+        except UnicodeDecodeError as error:
+            raise ClientError(f"cannot read {source}: not UTF-8 text (byte {error.start} of the text)", EXIT_INPUT) from None
+        except csv.Error as error:
+            raise ClientError(f"cannot read {source}: not CSV text ({error})", EXIT_INPUT) from None
         send = invoke or (sdk_invoke(target) if args.via == "sdk" else boto3_invoke(target))
         predictions = predict(rows, send, args.batch_size)
         (stdout or sys.stdout).write("".join(f"{value:.6f}\n" for value in predictions))

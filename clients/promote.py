@@ -17,7 +17,6 @@ approved or without its feature count, 1 any other AWS error.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,33 +83,82 @@ def feature_count(client: Any, group: str, package: dict[str, Any]) -> int:
     return int(count)
 
 
+SOURCE_KEYS = ("model_package_arn", "artifact_key", "framework_version")
+"""What says where a served version comes from; a promotion replaces all of them with the package."""
+
+
 def write_model(config_path: Path, package_arn: str, features: int) -> tuple[str | None, int | None]:
-    """Point ``inference.model`` at the package, keeping the file's comments; returns the old source and feature count."""
+    """Point ``inference.model`` at the package; returns the old source and feature count.
+
+    The file is edited line by line where a YAML parser says the keys are, so that the diff of a
+    promotion is exactly the lines that change: a YAML dump would re-indent lists and re-space
+    comments elsewhere in the file.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never fold a long ARN or URL onto a second line
-    document = yaml.load(config_path.read_text(encoding="utf-8"))
-    inference = document.get("inference")
-    if inference is None:
+    text = config_path.read_text(encoding="utf-8")
+    document = YAML().load(text)
+    inference = document.get("inference") if isinstance(document, CommentedMap) else None
+    if not isinstance(inference, CommentedMap) or not inference:
         raise ClientError(f"{config_path}: no inference section; describe the endpoint (variant, autoscaling) before promoting", EXIT_INPUT)
+    lines = text.splitlines(keepends=True)
     model = inference.get("model")
-    if not isinstance(model, CommentedMap):
-        model = CommentedMap()
-        inference["model"] = model
+    if model is None:
+        _insert_model_block(lines, inference, package_arn, features)
+        config_path.write_text("".join(lines), encoding="utf-8")
+        return None, None
+    if not isinstance(model, CommentedMap) or model.fa.flow_style():
+        raise ClientError(f"{config_path}: inference.model: write it as a block mapping (one key per line) to promote into it", EXIT_INPUT)
     old = model.get("model_package_arn") or model.get("artifact_key")
     old_features = model.get("features")
-    # Edited in place, so that comments on the kept keys (features) stay where they are.
-    for key in ("model_package_arn", "artifact_key", "framework_version"):
-        model.pop(key, None)
-    model.insert(0, "model_package_arn", package_arn)
-    model["features"] = features
-    buffer = io.StringIO()
-    yaml.dump(document, buffer)
-    config_path.write_text(buffer.getvalue(), encoding="utf-8")
+    for key in (*SOURCE_KEYS, "features"):
+        if key in model and model.lc.value(key)[0] != model.lc.key(key)[0]:
+            raise ClientError(f"{config_path}: inference.model.{key}: write its value on the key's line to promote", EXIT_INPUT)
+    present = [key for key in SOURCE_KEYS if key in model]
+    indent = " " * model.lc.col
+    edits: dict[int, str | None] = {model.lc.key(key)[0]: None for key in present}
+    if present:
+        edits[model.lc.key(present[0])[0]] = _with_value(lines[model.lc.key(present[0])[0]], present[0], "model_package_arn", package_arn)
+    if "features" in model:
+        row = model.lc.key("features")[0]
+        edits[row] = _with_value(lines[row], "features", "features", str(features))
+    else:
+        first = min(edits) if edits else model.lc.line
+        edits[first] = (edits.get(first) or "") + f"{indent}features: {features}\n"
+    if not present:
+        first = min(model.lc.key(key)[0] for key in model)
+        edits[first] = f"{indent}model_package_arn: {package_arn}\n" + (edits.get(first) or lines[first])
+    for row in sorted(edits, reverse=True):
+        replacement = edits[row]
+        lines[row : row + 1] = [replacement] if replacement else []
+    config_path.write_text("".join(lines), encoding="utf-8")
     return old, old_features
+
+
+def _with_value(line: str, key: str, new_key: str, value: str) -> str:
+    """``line`` (``<indent>key: value  # comment``) with another key and value, indent and comment kept."""
+    indent = line[: len(line) - len(line.lstrip())]
+    rest = line.lstrip()[len(key) + 1 :]
+    comment = rest[rest.index(" #") :].rstrip("\r\n") if " #" in rest else ""
+    if comment:
+        # Keep the comment where it was when the new value fits before it.
+        width = len(line.rstrip("\r\n")) - len(comment)
+        head = f"{indent}{new_key}: {value}"
+        return f"{head.ljust(width)}{comment}\n" if len(head) < width else f"{head}{comment}\n"
+    return f"{indent}{new_key}: {value}\n"
+
+
+def _insert_model_block(lines: list[str], inference: Any, package_arn: str, features: int) -> None:
+    """A ``model:`` block first in ``inference`` (in place of an empty ``model:`` key, if there is one)."""
+    indent = " " * inference.lc.col
+    step = " " * max(inference.lc.col, 2)
+    if "model" in inference:
+        first = inference.lc.key("model")[0]
+        del lines[first]
+    else:
+        first = min(inference.lc.key(key)[0] for key in inference)
+    lines[first:first] = [f"{indent}model:\n", f"{indent}{step}model_package_arn: {package_arn}\n", f"{indent}{step}features: {features}\n"]
 
 
 def client_for(config: EnvironmentConfig) -> Any:

@@ -8,6 +8,7 @@ what the container does with rows the client refuses: a row one feature short is
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
 import subprocess
@@ -480,3 +481,37 @@ def test_assumes_a_role_before_calling(served: ServedModel, monkeypatch: pytest.
     code, out = run(["--endpoint", ENDPOINT, "--region", REGION, "--features", str(FEATURES), "--assume-role", role], rows)
     assert code == 0, capsys.readouterr().err
     assert [round(float(v)) for v in out.splitlines()] == [0, 1, 1], "the smoke rows: one malignant, two benign"
+
+
+def test_a_gzip_file_is_read_as_the_csv_it_holds(
+    served: ServedModel, rows_csv: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compressed = tmp_path / "rows.csv.gz"
+    compressed.write_bytes(gzip.compress(rows_csv.encode()))
+    plain = tmp_path / "rows.csv"
+    plain.write_text(rows_csv)
+
+    def invoke(payload: bytes) -> bytes:
+        return xgboost_serving.invoke(served, payload)
+
+    code, from_gzip = run(["--env", "dev", str(compressed)], "", invoke)
+    assert code == 0, capsys.readouterr().err
+    assert from_gzip == run(["--env", "dev", str(plain)], "", invoke)[1]
+    assert len(from_gzip.splitlines()) == len(rows_csv.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (gzip.compress(b"0.1,0.2\n" * 1000)[:12], "a damaged gzip file (Compressed file ended before the end-of-stream marker"),
+        (b"\x1f\x8bnot really gzip", "a damaged gzip file"),
+        (b"0.1,\xff\xfe\n", "not UTF-8 text (byte 4 of the text)"),
+    ],
+)
+def test_unreadable_files_are_one_line(tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes(content)
+    assert run(["--env", "dev", str(path)], "", never_called)[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot read {path}: {message}"), err
+    assert len(err.splitlines()) == 1

@@ -113,6 +113,36 @@ def test_promotes_the_newest_approved_version_into_the_config_keeping_its_commen
     ]
 
 
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0) if line[:1] in "+-"][2:]
+
+
+@pytest.mark.parametrize("name", ["dev.yaml", "prod.yaml"])
+def test_a_promotion_changes_only_the_lines_of_the_model(registry: Any, config_dir: Path, name: str) -> None:
+    """prod.yaml indents its lists under their key (a YAML dump would re-indent them); odd spacing elsewhere stays too."""
+    path = config_dir / name
+    path.write_text(path.read_text().replace("tags:\n", "tags:      # aligned   oddly\n").replace("monitoring:\n", "monitoring:\n\n\n"))
+    before = path.read_text()
+    assert run(["promote", "--to", name.removesuffix(".yaml"), "--from", "dev", "--version", "3"], config_dir, registry)[0] == 0
+    changed = changed_lines(before, path.read_text())
+    removed = [line[1:] for line in changed if line.startswith("-")]
+    added = [line[1:] for line in changed if line.startswith("+")]
+    assert len(removed) == len(added) == 2, changed
+    assert [line.split(":")[0] for line in removed] == ["    model_package_arn" if "prod" in name else "    artifact_key", "    features"]
+    assert added[0] == f"    model_package_arn: {arn(registry, 3)}"
+    assert added[1] == removed[1].replace("features: 30", "features: 31"), "the comment kept in its column"
+
+
+def test_an_empty_model_key_is_filled_in(registry: Any, config_dir: Path) -> None:
+    text = (config_dir / "dev.yaml").read_text()
+    text = text[: text.index("  model:\n")] + "  model:\n" + text[text.index("  variant:\n") :]
+    text = text[: text.index("batch:\n")] + text[text.index("monitoring:\n") :]
+    (config_dir / "dev.yaml").write_text(text)
+    assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
+    changed = changed_lines(text, (config_dir / "dev.yaml").read_text())
+    assert changed == [f"+    model_package_arn: {arn(registry, 3)}", "+    features: 31"]
+
+
 def test_promotes_a_chosen_version_from_dev_to_prod(registry: Any, config_dir: Path) -> None:
     before = (config_dir / "prod.yaml").read_text()
     code, _ = run(["promote", "--to", "prod", "--from", "dev", "--version", "1"], config_dir, registry)

@@ -332,6 +332,8 @@ def failure_message(capsys: pytest.CaptureFixture[str], failure_file: Path) -> s
     """The message, after checking it is on exactly one stderr line, after the prefix the pipeline looks for."""
     lines = capsys.readouterr().err.splitlines()
     found = [line for line in lines if line.startswith(FAILURE_PREFIX)]
+    # Nothing else: no usage block, no traceback; the failure reason has room for one sentence.
+    assert lines == found, lines
     assert len(found) == 1, lines
     assert not any("Traceback" in line for line in lines)
     message = found[0].removeprefix(FAILURE_PREFIX)
@@ -397,6 +399,24 @@ def test_ragged_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "part.csv is not a well-formed CSV" in run_failing(tmp_path, capsys, train, tmp_path / "validation")
 
 
+def test_a_row_with_a_cell_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pandas would pad the row with a missing value and train on shifted features."""
+    train = write_channel(tmp_path, "train", good_rows())
+    (tmp_path / "validation").mkdir()
+    (tmp_path / "validation" / "part.csv").write_text("1,0.5,0.2,0.1\r\n\r\n0,0.3,0.9\r\n1,0.5,,0.1\r\n")
+    message = run_failing(tmp_path, capsys, train, tmp_path / "validation")
+    assert message == (
+        "channel 'validation': part.csv line 3 has 3 cells, other lines 4 "
+        "(every row needs the label and every feature; leave a missing value empty)"
+    )
+
+
+def test_an_empty_cell_is_a_missing_value_not_a_short_row(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "part.csv").write_text("1,0.5,,0.1\n0,0.3,0.9,\n")
+    assert train_script.read_channel("train", str(tmp_path / "train")).features.shape == (2, 3)
+
+
 def test_infinite_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train = write_channel(tmp_path, "train", good_rows())
     (tmp_path / "validation").mkdir()
@@ -415,13 +435,27 @@ def test_binary_file_in_a_csv_channel(tmp_path: Path, capsys: pytest.CaptureFixt
     assert message.startswith("channel 'validation': part.parquet is not CSV text")
 
 
-def test_validation_of_one_class_cannot_measure_auc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    train = write_channel(tmp_path, "train", good_rows())
-    rows = good_rows()
-    rows[:, 0] = 1
-    validation = write_channel(tmp_path, "validation", rows)
-    message = run_failing(tmp_path, capsys, train, validation)
-    assert message == "channel 'validation' has only label 1; eval_metric auc needs rows of both classes"
+@pytest.mark.parametrize("channel", ["train", "validation", "test"])
+def test_a_channel_of_one_class_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], channel: str) -> None:
+    """ROC AUC is undefined on one class: a test channel would report auc=nan, a validation one stop at round 0."""
+    channels = {name: good_rows() for name in ("train", "validation", "test")}
+    channels[channel][:, 0] = 1
+    paths = {name: write_channel(tmp_path, name, rows) for name, rows in channels.items()}
+    (tmp_path / "output").mkdir()
+    argv = [
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--output-data-dir",
+        str(tmp_path / "data"),
+        "--failure-file",
+        str(tmp_path / "output" / "failure"),
+    ]
+    argv += [arg for name, path in paths.items() for arg in (f"--{name}", str(path))]
+    assert train_script.main(argv) == 2
+    assert failure_message(capsys, tmp_path / "output" / "failure") == (
+        f"channel '{channel}' has only label 1: ROC AUC is undefined on one class and the model cannot be trained or judged; "
+        "give every channel rows of both classes (0 and 1)"
+    )
 
 
 def test_checkpoint_of_other_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -448,6 +482,19 @@ def test_bad_hyperparameter(tmp_path: Path, capsys: pytest.CaptureFixture[str], 
     assert failure_message(capsys, tmp_path / "failure") == "argument --subsample: 1.5 is out of range: must be > 0 and <= 1"
     assert train_script.main(["--eval_metric", "rmse"]) == 2
     assert "argument --eval_metric: invalid choice: 'rmse'" in failure_message(capsys, tmp_path / "failure")
+
+
+def test_a_misspelled_hyperparameter_names_the_right_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path))
+    assert train_script.main(["--max-depth", "4", "--learning_rate", "0.1"]) == 2
+    message = failure_message(capsys, tmp_path / "failure")
+    assert message.startswith("unknown argument --max-depth (did you mean --max_depth?), --learning_rate; allowed: --train, ")
+    assert "--eta" in message
+    # No prefix matching: --num would otherwise be taken for --num_round.
+    assert train_script.main(["--num", "4"]) == 2
+    assert failure_message(capsys, tmp_path / "failure").startswith("unknown argument --num")
 
 
 def test_failure_line_is_one_line() -> None:

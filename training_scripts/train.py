@@ -38,8 +38,10 @@ with the model an uninterrupted job would have trained, bit for bit on the same 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,8 +79,24 @@ class _ArgumentParser(argparse.ArgumentParser):
     """Reports a bad argument like bad data: in SageMaker, arguments are the job's hyperparameters."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        raise DataError(message)
+        # One line, no usage block: the failure reason of a job has room for one sentence.
+        raise DataError(self._with_suggestions(message))
+
+    def _with_suggestions(self, message: str) -> str:
+        unknown = re.fullmatch(r"unrecognized arguments: (.*)", message)
+        if not unknown:
+            return message
+        known = [option for action in self._actions for option in action.option_strings if option.startswith("--") and option != "--help"]
+        options = [word.split("=", 1)[0] for word in unknown.group(1).split() if word.startswith("--")]
+        named = []
+        for option in options:
+            # SageMaker passes hyperparameters under XGBoost's names: --max_depth, not --max-depth.
+            spelled = "--" + option.removeprefix("--").replace("-", "_")
+            guess = difflib.get_close_matches(spelled, known, n=1, cutoff=0.7)
+            named.append(f"{option} (did you mean {guess[0]}?)" if guess else option)
+        if not named:
+            return message
+        return f"unknown argument {', '.join(named)}; allowed: {', '.join(known)}"
 
 
 def _number(kind: type[int] | type[float], low: float, high: float | None = None, *, low_open: bool = False) -> Callable[[str], Any]:
@@ -103,7 +121,7 @@ def default_failure_file() -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ
-    parser = _ArgumentParser(description="Train an XGBoost binary classifier (SageMaker script mode).")
+    parser = _ArgumentParser(allow_abbrev=False, description="Train an XGBoost binary classifier (SageMaker script mode).")
 
     def channel_default(name: str) -> str | None:
         local = Path("/opt/ml/input/data") / name
@@ -152,6 +170,30 @@ def channel_files(channel: str, directory: str | None) -> list[Path]:
     return files
 
 
+def _first_short_line(raw: bytes, width: int) -> tuple[int, int] | None:
+    """The first line with fewer cells than ``width``, as (line number, cells).
+
+    pandas pads a short row with empty cells, which read as missing values: a row that lost a
+    cell would train silently with its features shifted. Counted on the bytes, vectorized, so a
+    large channel costs one pass; blank lines are skipped, as pandas skips them.
+    """
+    import numpy as np
+
+    if not raw:
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    newlines = np.flatnonzero(data == ord("\n"))
+    ends = newlines if raw.endswith(b"\n") else np.append(newlines, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    commas = np.concatenate(([0], np.cumsum(data == ord(","))))
+    cells = commas[ends] - commas[starts] + 1
+    blank = (ends - starts) - (data[np.maximum(ends - 1, 0)] == ord("\r")) <= 0
+    short = np.flatnonzero((cells < width) & ~blank)
+    if not len(short):
+        return None
+    return int(short[0]) + 1, int(cells[short[0]])
+
+
 def read_channel(channel: str, directory: str | None) -> Dataset:
     import numpy as np
     import pandas as pd
@@ -167,6 +209,13 @@ def read_channel(channel: str, directory: str | None) -> Dataset:
         except UnicodeDecodeError as error:
             # A Parquet, RecordIO or other binary file in a CSV channel.
             raise DataError(f"channel '{channel}': {file.name} is not CSV text (byte {error.start} is not UTF-8)") from None
+        short_line = _first_short_line(file.read_bytes(), frame.shape[1])
+        if short_line:
+            line, cells = short_line
+            raise DataError(
+                f"channel '{channel}': {file.name} line {line} has {cells} cells, other lines {frame.shape[1]} "
+                "(every row needs the label and every feature; leave a missing value empty)"
+            )
         frames.append((file, frame))
 
     widths = {frame.shape[1] for _, frame in frames}
@@ -223,14 +272,17 @@ def check_same_features(reference: Dataset, other: Dataset) -> None:
         )
 
 
-def check_both_classes_for_auc(dataset: Dataset, eval_metric: str) -> None:
+def check_both_classes(dataset: Dataset) -> None:
     import numpy as np
 
-    # XGBoost's AUC of a single-class set is NaN: early stopping would stop at round 0 and the
-    # metric line would not parse, so the quality gate would find no validation:auc.
+    # ROC AUC of a single class is undefined (XGBoost reports NaN): a validation set like that
+    # stops early stopping at round 0, a test set reports auc=nan, and a train set learns nothing.
     classes = np.unique(dataset.labels)
-    if eval_metric == "auc" and len(classes) < 2:
-        raise DataError(f"channel '{dataset.channel}' has only label {float(classes[0]):g}; eval_metric auc needs rows of both classes")
+    if len(classes) < 2:
+        raise DataError(
+            f"channel '{dataset.channel}' has only label {float(classes[0]):g}: ROC AUC is undefined on one class "
+            "and the model cannot be trained or judged; give every channel rows of both classes (0 and 1)"
+        )
 
 
 def roc_auc(labels: Any, scores: Any) -> float:
@@ -373,7 +425,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     for dataset in datasets:
         check_binary_labels(dataset)
         check_same_features(train_set, dataset)
-    check_both_classes_for_auc(validation_set, args.eval_metric)
+        check_both_classes(dataset)
 
     params = xgboost_params(args)
     matrices = {d.channel: xgb.DMatrix(d.features, label=d.labels) for d in datasets}
