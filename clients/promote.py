@@ -182,6 +182,12 @@ def promote(to: str, source: str | None, version: int | None, out: TextIO, confi
             f"{origin.name} is in {origin.region} and {target.name} in {target.region}: SageMaker hosts packages of its own region only",
             EXIT_INPUT,
         )
+    if origin.account != target.account and target.account not in origin.registry.shared_with_accounts:
+        raise ClientError(
+            f"{origin.name}'s registry is not shared with {target.name}'s account {target.account}: add {target.account!r} to "
+            f"registry.shared_with_accounts in {origin.name}.yaml and deploy {origin.name} first",
+            EXIT_INPUT,
+        )
     registry = client or client_for(origin)
     package = choose(registry, origin.registry_name, version)
     features = feature_count(registry, origin.registry_name, package)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,11 +36,48 @@ def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentCon
         raise ConfigError(
             f"unknown environment {name!r}; allowed: {', '.join(known)} (one file per environment in {_display(config_dir)}/)"
         )
+    config = _load_one(name, config_dir)
+    others = [_load_one(other, config_dir) for other in known if other != name]
+    _check_against_others(config, others, config_dir)
+    return config
+
+
+def _load_one(name: str, config_dir: Path) -> EnvironmentConfig:
     path = config_dir / f"{name}.yaml"
     raw = _read_mapping(path)
     if "name" in raw:
         raise ConfigError(f"{_display(path)}: name = {raw['name']!r}: not allowed; the environment's name is the file's name ({name!r})")
     return _validated(EnvironmentConfig, path, {"name": name, **raw})
+
+
+def _check_against_others(config: EnvironmentConfig, others: list[EnvironmentConfig], config_dir: Path) -> None:
+    """Rules across files: names that must not collide, and registries that must share."""
+    path = _display(config_dir / f"{config.name}.yaml")
+    clash = next((other for other in others if other.prefix == config.prefix), None)
+    if clash:
+        raise ConfigError(
+            f"{path}: prefix = {config.prefix!r}: allowed: a prefix no other environment uses; {clash.name}.yaml has it too "
+            "(their buckets, endpoint and registry would be the same resources)"
+        )
+    model = config.inference.model if config.inference else None
+    if model is None or model.model_package_arn is None:
+        return
+    arn = model.model_package_arn
+    account, group = arn.split(":")[4], arn.split(":")[5].split("/")[1]
+    if (account, group) == (config.account, config.registry_name):
+        return
+    owner = next((other for other in others if (other.account, other.registry_name) == (account, group)), None)
+    if owner is None:
+        registries = ", ".join(f"{other.registry_name} in {other.account} ({other.name})" for other in [config, *others])
+        raise ConfigError(
+            f"{path}: inference.model.model_package_arn = {arn!r}: allowed: a package of an environment's registry in "
+            f"{_display(config_dir)}/ ({registries}); the stacks read its artifact from that environment's buckets"
+        )
+    if owner.account != config.account and config.account not in owner.registry.shared_with_accounts:
+        raise ConfigError(
+            f"{path}: inference.model.model_package_arn = {arn!r}: allowed only when {owner.name}.yaml shares its registry with "
+            f"{config.account}: add {config.account!r} to its registry.shared_with_accounts and deploy {owner.name} first"
+        )
 
 
 def load_delivery(config_dir: Path = CONFIG_DIR) -> DeliveryConfig:
@@ -61,9 +99,24 @@ def _validated(model: type[ModelT], path: Path, raw: dict[str, Any]) -> ModelT:
         raise ConfigError(_describe(path, model, error)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a repeated key is a mistake here."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} appears twice in one mapping (first at line {seen[key].line + 1})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_mapping(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -103,13 +156,27 @@ def _describe_one(path: Path, model: type[BaseModel], detail: Any) -> str:
 
 
 def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+    """The section a location points into, through optional sections and lists of sections."""
     for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list: the list's item model is already ``model``
         field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        found = _section_model(field.annotation) if field else None
+        if found is None:
             return None
-        model = annotation
+        model = found
     return model
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    # ``Section | None`` and ``list[Section]``
+    for argument in typing.get_args(annotation):
+        found = _section_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _allowed_fields(model: type[BaseModel], loc: list[Any]) -> list[str]:

@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ml_constructs.aws_facts.s3_names import bucket_name_problem
+from ml_constructs.aws_facts.schedules import ScheduleError, ScheduleUse, check_schedule
+from ml_constructs.aws_models import InstanceUse, name_problem, unknown_instance_type
 from ml_constructs.batch_input import input_filter_for
 from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
 
@@ -43,7 +46,44 @@ def _known_region(value: str) -> str:
     regions = all_xgboost_regions()
     if value not in regions:
         raise ValueError(f"allowed: an AWS region where SageMaker's XGBoost container is published: {', '.join(sorted(regions))}")
+    if value.startswith(OTHER_PARTITION_PREFIXES):
+        # The templates are checked for the aws partition only (service principals, image
+        # domains and integration ARNs differ in aws-cn and aws-us-gov): refuse rather than guess.
+        commercial = sorted(region for region in regions if not region.startswith(OTHER_PARTITION_PREFIXES))
+        raise ValueError(f"allowed: a region of the aws partition (aws-cn and aws-us-gov are not supported): {', '.join(commercial)}")
     return value
+
+
+OTHER_PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso", "eusc-")
+
+
+def _instance_type(use: InstanceUse):  # noqa: ANN202 - returns a validator
+    def check(value: str) -> str:
+        problem = unknown_instance_type(value, use)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return check
+
+
+def _schedule(use: ScheduleUse):  # noqa: ANN202 - returns a validator
+    def check(value: str) -> str:
+        try:
+            return check_schedule(value, use)
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
+
+    return check
+
+
+def _each_once(values: list[str]) -> list[str]:
+    # Case-insensitive: SNS and e-mail treat ML-team@example.com and ml-team@example.com alike.
+    folded = [value.casefold() for value in values]
+    repeated = [value for index, value in enumerate(values) if folded.index(folded[index]) != index]
+    if repeated:
+        raise ValueError(f"allowed: each value once; repeated: {', '.join(repr(value) for value in dict.fromkeys(repeated))}")
+    return values
 
 
 def _known_framework_version(value: str) -> str:
@@ -61,10 +101,9 @@ ResourcePrefix = Annotated[
         _matches(r"[a-z][a-z0-9-]{1,18}[a-z0-9]", "3-20 lowercase letters, digits and '-', starting with a letter (used in resource names)")
     ),
 ]
-InstanceType = Annotated[
-    str,
-    AfterValidator(_matches(r"ml\.[a-z0-9]+\.[a-z0-9]+", "a SageMaker instance type of the form ml.<family>.<size>, e.g. ml.m5.xlarge")),
-]
+TrainingInstanceType = Annotated[str, AfterValidator(_instance_type("training"))]
+EndpointInstanceType = Annotated[str, AfterValidator(_instance_type("endpoint"))]
+TransformInstanceType = Annotated[str, AfterValidator(_instance_type("transform"))]
 PolicyArn = Annotated[
     str,
     AfterValidator(
@@ -74,15 +113,8 @@ PolicyArn = Annotated[
         )
     ),
 ]
-ScheduleExpression = Annotated[
-    str,
-    AfterValidator(
-        _matches(
-            r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)",
-            "an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
-        )
-    ),
-]
+ScheduleExpression = Annotated[str, AfterValidator(_schedule("eventbridge"))]
+ScalingSchedule = Annotated[str, AfterValidator(_schedule("application-autoscaling"))]
 TagKey = Annotated[
     str,
     AfterValidator(
@@ -165,7 +197,7 @@ class TrainingSchedule(StrictModel):
 
 class TrainingConfig(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] = Field(default_factory=latest_xgboost_framework_version)
-    instance_type: InstanceType
+    instance_type: TrainingInstanceType
     instance_count: int = Field(1, ge=1, le=20)
     volume_size_gb: int = Field(30, ge=1, le=16384)
     max_runtime_seconds: int = Field(3600, ge=60, le=2419200)
@@ -231,7 +263,7 @@ class ModelVersion(StrictModel):
 
 
 class VariantConfig(StrictModel):
-    instance_type: InstanceType
+    instance_type: EndpointInstanceType
     initial_instance_count: int = Field(1, ge=1, le=100)
 
 
@@ -247,7 +279,7 @@ class DataCaptureConfig(StrictModel):
 
 class ScheduledScaling(StrictModel):
     name: Annotated[str, AfterValidator(_matches(r"[a-z0-9-]{1,40}", "1-40 lowercase letters, digits and '-'"))]
-    schedule: ScheduleExpression
+    schedule: ScalingSchedule
     min_capacity: int = Field(ge=0, le=100)
     max_capacity: int = Field(ge=1, le=100)
 
@@ -275,6 +307,19 @@ class AutoscalingConfig(StrictModel):
     scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
     scheduled: list[ScheduledScaling] = Field(default_factory=list, max_length=10)
 
+    @model_validator(mode="after")
+    def _capacities(self) -> AutoscalingConfig:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(
+                f"inference.autoscaling.min_capacity = {self.min_capacity}: allowed: at most inference.autoscaling.max_capacity "
+                f"({self.max_capacity})"
+            )
+        names = [action.name for action in self.scheduled]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"inference.autoscaling.scheduled: allowed: each name once; repeated: {', '.join(repeated)}")
+        return self
+
     @property
     def target_invocations_per_instance(self) -> float:
         """AWS's sizing guidance: invocations per minute = RPS x safety factor x 60."""
@@ -282,17 +327,47 @@ class AutoscalingConfig(StrictModel):
 
 
 class DeploymentConfig(StrictModel):
+    """Blue/green deployment guardrails (BlueGreenUpdatePolicy); limits from botocore's SageMaker model."""
+
     strategy: Literal["all_at_once", "canary", "linear"] = "all_at_once"
-    canary_percent: int = Field(10, ge=1, le=99, description="share of capacity that gets the new model first (canary)")
-    linear_step_percent: int = Field(25, ge=1, le=99, description="share of capacity shifted per step (linear)")
-    wait_interval_seconds: int = Field(300, ge=0, le=3600, description="baking time between traffic shifts")
+    # botocore TrafficRoutingConfig: CanarySize "must be less than or equal to 50% of the variant's
+    # total instance count"; LinearStepSize "must be 10-50%" (tests/test_config.py holds these).
+    canary_percent: int = Field(10, ge=1, le=50, description="share of capacity that gets the new model first (canary)")
+    linear_step_percent: int = Field(25, ge=10, le=50, description="share of capacity shifted per step (linear)")
+    wait_interval_seconds: int = Field(300, ge=0, le=3600, description="baking time after each traffic shift")
     termination_wait_seconds: int = Field(300, ge=0, le=3600, description="old fleet kept after the shift, for rollback")
     maximum_execution_timeout_seconds: int = Field(3600, ge=600, le=14400)
 
+    @property
+    def traffic_shifts(self) -> int:
+        """How many baking periods a deployment waits through: one per shift of traffic."""
+        if self.strategy == "canary":
+            return 2
+        if self.strategy == "linear":
+            return -(-100 // self.linear_step_percent)
+        return 1
+
+    @property
+    def total_wait_seconds(self) -> int:
+        return self.traffic_shifts * self.wait_interval_seconds + self.termination_wait_seconds
+
+    @model_validator(mode="after")
+    def _timeout_covers_the_waits(self) -> DeploymentConfig:
+        # botocore BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds: "the timeout value should
+        # be larger than the total waiting time specified in TerminationWaitInSeconds and
+        # WaitIntervalInSeconds" - a deployment that times out rolls back.
+        if self.maximum_execution_timeout_seconds <= self.total_wait_seconds:
+            raise ValueError(
+                f"inference.deployment.maximum_execution_timeout_seconds = {self.maximum_execution_timeout_seconds}: allowed: more "
+                f"than the deployment's waits, {self.traffic_shifts} x wait_interval_seconds ({self.wait_interval_seconds}) + "
+                f"termination_wait_seconds ({self.termination_wait_seconds}) = {self.total_wait_seconds} ({self.strategy})"
+            )
+        return self
+
 
 class VpcConfig(StrictModel):
-    subnet_ids: list[SubnetId] = Field(min_length=1, max_length=16)
-    security_group_ids: list[SecurityGroupId] = Field(min_length=1, max_length=5)
+    subnet_ids: Annotated[list[SubnetId], AfterValidator(_each_once)] = Field(min_length=1, max_length=16)
+    security_group_ids: Annotated[list[SecurityGroupId], AfterValidator(_each_once)] = Field(min_length=1, max_length=5)
 
 
 class InferenceConfig(StrictModel):
@@ -357,7 +432,7 @@ class BatchSchedule(StrictModel):
 class BatchConfig(StrictModel):
     """Batch transform with the environment's model (inference.model) over input sets in S3."""
 
-    instance_type: InstanceType
+    instance_type: TransformInstanceType
     instance_count: int = Field(1, ge=1, le=100, description="several instances split large inputs between them")
     max_payload_mb: int = Field(6, ge=1, le=100, description="largest mini-batch sent to the model")
     max_concurrent_transforms: int = Field(0, ge=0, le=64, description="requests in flight per instance; 0: SageMaker decides")
@@ -416,13 +491,15 @@ class EndpointAlarmsConfig(StrictModel):
 
 class MonitoringConfig(StrictModel):
     runbook_url: HttpsUrl = Field(description="the README's address; alarm descriptions link to its #<alarm> sections")
-    alarm_emails: list[EmailAddress] = Field(default_factory=list, max_length=20)
-    alarm_https_endpoints: list[HttpsUrl] = Field(default_factory=list, max_length=5, description="e.g. an incident tool's webhook")
+    alarm_emails: Annotated[list[EmailAddress], AfterValidator(_each_once)] = Field(default_factory=list, max_length=20)
+    alarm_https_endpoints: Annotated[list[HttpsUrl], AfterValidator(_each_once)] = Field(
+        default_factory=list, max_length=5, description="e.g. an incident tool's webhook"
+    )
     endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
 
 
 class RegistryConfig(StrictModel):
-    shared_with_accounts: list[AccountId] = Field(
+    shared_with_accounts: Annotated[list[AccountId], AfterValidator(_each_once)] = Field(
         default_factory=list,
         max_length=10,
         description="accounts whose environments may serve this registry's versions (e.g. prod's, when promoted from dev)",
@@ -430,14 +507,27 @@ class RegistryConfig(StrictModel):
 
 
 class NotificationsConfig(StrictModel):
-    emails: list[EmailAddress] = Field(default_factory=list, max_length=20, description="subscribed to pipeline notifications")
+    emails: Annotated[list[EmailAddress], AfterValidator(_each_once)] = Field(
+        default_factory=list, max_length=20, description="subscribed to pipeline notifications"
+    )
 
 
 MODEL_SUFFIX = "-xgboost"
+PRODUCTION_MINIMUM_INSTANCES = 2
+"""Production serves from two instances at least, so that one can fail."""
 
 
 def registry_name(prefix: str) -> str:
     return f"{prefix}{MODEL_SUFFIX}"
+
+
+BUCKET_PURPOSES = ("data", "models", "batch")
+"""The Data stack's named buckets: training data, model artifacts, batch inputs and outputs."""
+
+
+def bucket_name(prefix: str, purpose: str, account: str, region: str) -> str:
+    """Stable, and unique across accounts and regions (bucket names are global)."""
+    return f"{prefix}-{purpose}-{account}-{region}"
 
 
 def prefix_of_registry(group_name: str) -> str:
@@ -476,6 +566,27 @@ class EnvironmentConfig(StrictModel):
         """The model package group the training pipeline registers versions in."""
         return registry_name(self.prefix)
 
+    @property
+    def bucket_names(self) -> dict[str, str]:
+        return {purpose: bucket_name(self.prefix, purpose, self.account, self.region) for purpose in BUCKET_PURPOSES}
+
+    @model_validator(mode="after")
+    def _names_aws_accepts(self) -> EnvironmentConfig:
+        for purpose, name in self.bucket_names.items():
+            problem = bucket_name_problem(name)
+            if problem:
+                raise ValueError(f"prefix = {self.prefix!r}: the {purpose} bucket would be named {name!r}: {problem}")
+        # The names SageMaker sees: the endpoint and the model package group (training and
+        # transform jobs are <prefix>-<execution>, cut to the same pattern by the pipelines).
+        for what, name, shape_name in (
+            ("endpoint", self.endpoint_name, "EndpointName"),
+            ("model package group", self.registry_name, "EntityName"),
+        ):
+            problem = name_problem("sagemaker", shape_name, name)
+            if problem:
+                raise ValueError(f"prefix = {self.prefix!r}: the {what} would be named {name!r}: {problem}")
+        return self
+
     @model_validator(mode="after")
     def _production_keeps_data(self) -> EnvironmentConfig:
         if self.production and not self.data.retain:
@@ -499,11 +610,18 @@ class EnvironmentConfig(StrictModel):
         if self.production and inference and inference.variant:
             scaling = inference.autoscaling if inference.autoscaling_enabled else None
             smallest = scaling.min_capacity if scaling else inference.variant.initial_instance_count
-            if smallest < 2 or inference.variant.initial_instance_count < 2:
+            if min(smallest, inference.variant.initial_instance_count) < PRODUCTION_MINIMUM_INSTANCES:
                 raise ValueError(
                     f"inference: allowed: at least 2 instances (initial_instance_count and autoscaling.min_capacity) when "
                     f"production is true, so that one instance can fail; got {smallest}"
                 )
+            for action in scaling.scheduled if scaling else []:
+                if action.min_capacity < PRODUCTION_MINIMUM_INSTANCES:
+                    raise ValueError(
+                        f"inference.autoscaling.scheduled[{action.name}].min_capacity = {action.min_capacity}: allowed: at least "
+                        f"{PRODUCTION_MINIMUM_INSTANCES} when production is true (the scheduled action would take production below its "
+                        "own minimum)"
+                    )
         return self
 
 
@@ -529,7 +647,9 @@ class DeliveryConfig(StrictModel):
     repository: Repository
     branch: Annotated[str, AfterValidator(_matches(r"[A-Za-z0-9._/-]{1,100}", "a branch name"))] = "main"
     stages: list[EnvironmentName] = Field(min_length=1, max_length=10, description="environments in promotion order")
-    approval_before: list[EnvironmentName] = Field(default_factory=list, description="stages that wait for a person's approval")
+    approval_before: Annotated[list[EnvironmentName], AfterValidator(_each_once)] = Field(
+        default_factory=list, description="stages that wait for a person's approval"
+    )
 
     @model_validator(mode="after")
     def _approvals_name_stages(self) -> DeliveryConfig:

@@ -8,14 +8,14 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-from config.schema import ModelVersion, VpcConfig, prefix_of_registry
+from config.schema import ModelVersion, VpcConfig, bucket_name, prefix_of_registry
 from constructs import Construct
 from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
 from ml_constructs.iam import SageMakerLogKind
 from ml_constructs.images import xgboost_image
 from ml_constructs.model import HostedModel, HostedModelProps, ModelSource
 from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
-from stacks.data_stack import TRAINING_JOBS_PREFIX, bucket_name, data_key_alias
+from stacks.data_stack import TRAINING_JOBS_PREFIX, data_key_alias
 
 
 class ConfiguredModel(Construct):

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 
-from config.schema import DataConfig
+from config.schema import DataConfig, bucket_name
 from constructs import Construct
 from ml_constructs import (
     AccessLogsBucket,
@@ -27,11 +27,6 @@ BATCH_INPUT_PREFIX = "input/"
 """Input sets land in ``input/<set>/`` with a ``_SUCCESS`` marker; predictions go to ``output/<set>/``."""
 BATCH_OUTPUT_PREFIX = "output/"
 BATCH_MANIFEST_PREFIX = "manifests/"
-
-
-def bucket_name(prefix: str, purpose: str, account: str, region: str) -> str:
-    """At most 20 + 7 + 12 + 15 characters: within S3's 63 for every region name."""
-    return f"{prefix}-{purpose}-{account}-{region}"
 
 
 def data_key_alias(prefix: str) -> str:
@@ -101,8 +96,11 @@ class DataStack(Stack):
         self.batch = data_bucket(
             "Batch",
             "batch",
-            # Re-creatable from the inputs and the model: no version history to pay for.
             versioned=False,
+            unversioned_reason=(
+                "Batch inputs and predictions are transient: they expire after the configured days and are re-created "
+                "from the input set and the model version, so a version history would only keep expired data longer."
+            ),
             event_bridge_enabled=True,
             lifecycle=BucketLifecycle(
                 abort_incomplete_multipart_upload_days=data.abort_incomplete_multipart_upload_days,

@@ -14,6 +14,9 @@ import yaml
 
 from config import ConfigError, available_environments, load_environment
 from config.loader import CONFIG_DIR
+from ml_constructs import aws_models
+from ml_constructs.aws_facts import s3_names, schedules
+from ml_constructs.images import all_xgboost_regions
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -85,11 +88,41 @@ def test_number_out_of_range(tmp_path: Path) -> None:
     assert "dev.yaml: training.instance_count = 0: allowed: greater than or equal to 1" in message
 
 
-def test_instance_type_must_be_an_ml_instance(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("section", "value", "expected"),
+    [
+        ("training", "m5.xlarge", "allowed: a SageMaker training instance type (botocore's SageMaker TrainingInstanceType"),
+        # No such SageMaker size, though EC2 has m5.8xlarge: the family's sizes are listed.
+        (
+            "training",
+            "ml.m5.8xlarge",
+            "(ml.m5 comes in ml.m5.large, ml.m5.xlarge, ml.m5.2xlarge, ml.m5.4xlarge, ml.m5.12xlarge, ml.m5.24xlarge)",
+        ),
+        ("variant", "ml.m5.huge", "allowed: a SageMaker endpoint instance type (botocore's SageMaker ProductionVariantInstanceType"),
+        ("batch", "ml.t2.medium", "ml.t2.medium is offered for endpoint only"),
+        ("training", "ml.m55.xlarge", "did you mean 'ml.m5.xlarge'"),
+    ],
+)
+def test_each_instance_type_is_checked_against_its_own_botocore_enum(tmp_path: Path, section: str, value: str, expected: str) -> None:
     config = dev_config()
-    config["training"]["instance_type"] = "m5.xlarge"
+    where = {"training": config["training"], "variant": config["inference"]["variant"], "batch": config["batch"]}[section]
+    where["instance_type"] = value
+    field = {"variant": "inference.variant"}.get(section, section)
     message = error_for(tmp_path, config)
-    assert "training.instance_type = 'm5.xlarge': allowed: a SageMaker instance type of the form ml.<family>.<size>" in message
+    assert f"dev.yaml: {field}.instance_type = {value!r}: " in message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_instance_type_enums_are_botocores() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    for use, shape in aws_models.INSTANCE_TYPE_SHAPES.items():
+        assert set(aws_models.instance_types(use)) == set(model.shape_for(shape).enum)
+    # The three differ: a type valid for one use is not always valid for another.
+    assert "ml.t2.medium" in aws_models.instance_types("endpoint")
+    assert "ml.t2.medium" not in aws_models.instance_types("transform")
 
 
 def test_invalid_yaml_names_line_and_column(tmp_path: Path) -> None:
@@ -135,7 +168,7 @@ def test_quality_threshold_outside_probability_range(tmp_path: Path) -> None:
 def test_bad_schedule_expression(tmp_path: Path) -> None:
     config = dev_config()
     config["training"]["schedule"] = {"expression": "every monday", "dataset": "training/latest/"}
-    assert "training.schedule.expression = 'every monday': allowed: an EventBridge schedule" in error_for(tmp_path, config)
+    assert "training.schedule.expression = 'every monday': allowed: an EventBridge schedule, rate(" in error_for(tmp_path, config)
 
 
 def test_schedule_dataset_must_be_a_training_folder(tmp_path: Path) -> None:
@@ -355,3 +388,299 @@ def test_monitoring_is_required(tmp_path: Path) -> None:
 def test_registry_cannot_be_shared_with_its_own_account(tmp_path: Path) -> None:
     config = dev_config() | {"registry": {"shared_with_accounts": ["111111111111"]}}
     assert "registry.shared_with_accounts = ['111111111111']: allowed: other accounts than 111111111111" in error_for(tmp_path, config)
+
+
+# --- AWS's rules: schedules, limits, names ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("cron(0 3 * * MON *)", "allowed: '?' in exactly one of day-of-month and day-of-week"),
+        ("cron(0 3 ? * ? *)", "allowed: '?' in exactly one of day-of-month and day-of-week"),
+        ("rate(1 days)", "allowed: rate(1 day): the unit is singular for 1"),
+        ("rate(2 day)", "allowed: rate(2 days): the unit is plural above 1"),
+        ("rate(0 minutes)", "allowed: a rate value of at least 1"),
+        ("rate(5 weeks)", "allowed: rate(<positive whole number> <minute|minutes|hour|hours|day|days>)"),
+        ("cron(0 3 * * *)", "six fields separated by one space, got 5"),
+        ("cron(0 24 ? * MON *)", "hours '24': allowed values are 0-23"),
+        ("cron(0 3 ? * MON-FUN *)", "day-of-week 'MON-FUN': allowed values are 1-7 or SUN-SAT"),
+        ("cron(0/0 3 ? * MON *)", "minutes '0/0': the step after '/' must be a whole number of at least 1"),
+        ("cron(0 3 ? * MON 1969)", "year '1969': allowed values are 1970-2199"),
+        ("at(2027-01-01T00:00:00)", "allowed: an EventBridge schedule, rate(<n> <unit>), cron(<6 fields>)"),
+    ],
+)
+def test_eventbridge_refuses_these_schedules_and_so_does_synth(tmp_path: Path, expression: str, expected: str) -> None:
+    config = dev_config()
+    config["training"]["schedule"] = {"expression": expression, "dataset": "training/latest/"}
+    message = error_for(tmp_path, config)
+    assert message.startswith(f"{tmp_path}/dev.yaml: training.schedule.expression = {expression!r}: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 3 ? * MON *)",
+        "cron(0 2 * * ? *)",
+        "cron(*/15 8-18 ? * MON-FRI *)",
+        "cron(0 3 L * ? *)",
+        "cron(0 3 ? * 6L *)",
+        "cron(0 3 ? * 2#1 2027-2030)",
+        "cron(0 3 15W JAN,JUL ? *)",
+        "rate(1 hour)",
+        "rate(7 days)",
+    ],
+)
+def test_schedules_eventbridge_documents_are_accepted(expression: str) -> None:
+    assert schedules.check_schedule(expression) == expression
+
+
+def test_scheduled_scaling_also_takes_a_one_time_at_expression(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    actions = config["inference"]["autoscaling"]["scheduled"]
+    actions[0]["schedule"] = "at(2027-01-04T07:00:00)"
+    write_config(tmp_path, "prod", config)
+    assert load_environment("prod", tmp_path).inference.autoscaling.scheduled[0].schedule == "at(2027-01-04T07:00:00)"  # type: ignore[union-attr]
+    actions[0]["schedule"] = "at(2027-02-30T07:00:00)"
+    assert "allowed: at(yyyy-mm-ddThh:mm:ss), a real date and time in UTC" in error_for(tmp_path, config, "prod")
+
+
+def test_the_schedule_grammar_is_the_one_botocore_documents() -> None:
+    """The hand-written grammar follows PutScheduledAction's documentation; a change there fails here."""
+    documentation = aws_models.member_documentation("application-autoscaling", "PutScheduledActionRequest", "Schedule")
+    assert (
+        "The cron format consists of six fields separated by white spaces: [Minutes] [Hours] [Day_of_Month] [Month] [Day_of_Week] [Year]."
+        in documentation
+    )
+    assert "value is a positive integer and unit is minute | minutes | hour | hours | day | days" in documentation
+    assert [field.name for field in schedules.CRON_FIELDS] == ["minutes", "hours", "day-of-month", "month", "day-of-week", "year"]
+    assert aws_models.shape("events", "ScheduleExpression") == {"type": "string", "max": 256}, "still no grammar in the model"
+
+
+def deployment_error(tmp_path: Path, **deployment: Any) -> str:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["inference"]["deployment"] = config["inference"]["deployment"] | deployment
+    return error_for(tmp_path, config, "prod")
+
+
+def test_deployment_guardrail_limits_are_botocores(tmp_path: Path) -> None:
+    routing = "TrafficRoutingConfig"
+    assert "must be less than or equal to 50% of the variant's total instance count" in aws_models.member_documentation(
+        "sagemaker", routing, "CanarySize"
+    )
+    assert "must be 10-50% of the variant's total instance count" in aws_models.member_documentation("sagemaker", routing, "LinearStepSize")
+    assert "should be larger than the total waiting time" in aws_models.member_documentation(
+        "sagemaker", "BlueGreenUpdatePolicy", "MaximumExecutionTimeoutInSeconds"
+    )
+    assert "inference.deployment.canary_percent = 60: allowed: less than or equal to 50" in deployment_error(tmp_path, canary_percent=60)
+    message = deployment_error(tmp_path, strategy="linear", linear_step_percent=5)
+    assert "inference.deployment.linear_step_percent = 5: allowed: greater than or equal to 10" in message
+
+
+def test_the_deployment_timeout_must_outlast_its_waits(tmp_path: Path) -> None:
+    message = deployment_error(tmp_path, strategy="linear", linear_step_percent=20, wait_interval_seconds=600, termination_wait_seconds=600)
+    assert message.endswith(
+        "prod.yaml: inference.deployment.maximum_execution_timeout_seconds = 3600: allowed: more than the deployment's waits, "
+        "5 x wait_interval_seconds (600) + termination_wait_seconds (600) = 3600 (linear)"
+    )
+
+
+def test_config_limits_lie_within_botocores() -> None:
+    """Each numeric field's range is inside the range of the request member it becomes."""
+    from config import schema
+
+    fields = {
+        (schema.TrainingConfig, "instance_count"): ("sagemaker", "TrainingInstanceCount"),
+        (schema.TrainingConfig, "volume_size_gb"): ("sagemaker", "VolumeSizeInGB"),
+        (schema.TrainingConfig, "max_runtime_seconds"): ("sagemaker", "MaxRuntimeInSeconds"),
+        (schema.SpotTraining, "max_wait_seconds"): ("sagemaker", "MaxWaitTimeInSeconds"),
+        (schema.VariantConfig, "initial_instance_count"): ("sagemaker", "InitialTaskCount"),
+        (schema.ServerlessConfig, "max_concurrency"): ("sagemaker", "ServerlessMaxConcurrency"),
+        (schema.DataCaptureConfig, "sampling_percentage"): ("sagemaker", "SamplingPercentage"),
+        (schema.DeploymentConfig, "wait_interval_seconds"): ("sagemaker", "WaitIntervalInSeconds"),
+        (schema.DeploymentConfig, "termination_wait_seconds"): ("sagemaker", "TerminationWaitInSeconds"),
+        (schema.DeploymentConfig, "maximum_execution_timeout_seconds"): ("sagemaker", "MaximumExecutionTimeoutInSeconds"),
+        (schema.DeploymentConfig, "canary_percent"): ("sagemaker", "CapacitySizeValue"),
+        (schema.BatchConfig, "instance_count"): ("sagemaker", "TransformInstanceCount"),
+        (schema.BatchConfig, "max_payload_mb"): ("sagemaker", "MaxPayloadInMB"),
+        (schema.BatchConfig, "max_concurrent_transforms"): ("sagemaker", "MaxConcurrentTransforms"),
+        (schema.BatchConfig, "invocation_timeout_seconds"): ("sagemaker", "InvocationsTimeoutInSeconds"),
+        (schema.BatchConfig, "invocation_max_retries"): ("sagemaker", "InvocationsMaxRetries"),
+    }
+    for (model, name), (service, shape_name) in fields.items():
+        shape = aws_models.shape(service, shape_name)
+        metadata = model.model_fields[name].metadata
+        low = next(rule.ge for rule in metadata if getattr(rule, "ge", None) is not None)
+        high = next(rule.le for rule in metadata if getattr(rule, "le", None) is not None)
+        assert shape.get("min", low) <= low <= high <= shape.get("max", high), (model.__name__, name, shape)
+
+
+def test_autoscaling_minimum_above_maximum(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, autoscaling={"min_capacity": 3, "max_capacity": 2, "max_rps_per_instance": 20})
+    assert message.endswith("dev.yaml: inference.autoscaling.min_capacity = 3: allowed: at most inference.autoscaling.max_capacity (2)")
+
+
+def test_a_scheduled_action_must_not_take_production_below_its_minimum(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["inference"]["autoscaling"]["scheduled"][1]["min_capacity"] = 1
+    message = error_for(tmp_path, config, "prod")
+    assert message.endswith(
+        "prod.yaml: inference.autoscaling.scheduled[nights].min_capacity = 1: allowed: at least 2 when production is true "
+        "(the scheduled action would take production below its own minimum)"
+    )
+
+
+def test_scheduled_actions_are_named_once(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["inference"]["autoscaling"]["scheduled"][1]["name"] = "business-hours"
+    assert "inference.autoscaling.scheduled: allowed: each name once; repeated: business-hours" in error_for(tmp_path, config, "prod")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("notifications", "emails"), ["ml-team@example.com", "ML-Team@example.com"]),
+        (("monitoring", "alarm_emails"), ["ml-team@example.com", "ml-team@example.com"]),
+        (("registry", "shared_with_accounts"), ["222222222222", "222222222222"]),
+    ],
+)
+def test_a_value_listed_twice_is_one_message_not_a_traceback(tmp_path: Path, path: tuple[str, str], value: list[str]) -> None:
+    config = dev_config()
+    config[path[0]][path[1]] = value
+    message = error_for(tmp_path, config)
+    assert message.endswith(f"dev.yaml: {'.'.join(path)} = {value!r}: allowed: each value once; repeated: {value[1]!r}")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "rule"),
+    [
+        ("xn--team", "bucket names must not start with the prefix 'xn--'"),
+        ("sthree-ml", "bucket names must not start with the prefix 'sthree-'"),
+    ],
+)
+def test_a_prefix_that_builds_a_bucket_name_s3_refuses(tmp_path: Path, prefix: str, rule: str) -> None:
+    message = error_for(tmp_path, dev_config() | {"prefix": prefix})
+    assert message.endswith(f"dev.yaml: prefix = {prefix!r}: the data bucket would be named '{prefix}-data-111111111111-eu-west-1': {rule}")
+
+
+def test_the_built_names_fit_s3_and_sagemaker_at_the_longest_prefix_and_region() -> None:
+    from config import schema
+
+    longest_region = max(all_xgboost_regions(), key=len)
+    config = load_environment("dev").model_copy(update={"prefix": "a" * 20, "region": longest_region})
+    for name in config.bucket_names.values():
+        assert s3_names.bucket_name_problem(name) is None, name
+    assert aws_models.name_problem("sagemaker", "EndpointName", config.endpoint_name) is None
+    assert aws_models.name_problem("sagemaker", "EntityName", schema.registry_name(config.prefix)) is None
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1"])
+def test_regions_of_other_partitions_are_refused(tmp_path: Path, region: str) -> None:
+    message = error_for(tmp_path, dev_config() | {"region": region})
+    assert f"dev.yaml: region = {region!r}: allowed: a region of the aws partition (aws-cn and aws-us-gov are not supported)" in message
+
+
+# --- YAML itself, and unknown keys anywhere -------------------------------------------------
+
+
+def test_a_key_repeated_in_a_mapping_is_an_error(tmp_path: Path) -> None:
+    text = (CONFIG_DIR / "dev.yaml").read_text().replace("  retain: false\n", "  retain: false\n  retain: true\n")
+    message = error_for(tmp_path, text)
+    line = text.splitlines().index("  retain: true") + 1
+    assert (
+        message
+        == f"{tmp_path}/dev.yaml: not valid YAML at line {line}, column 3: 'retain' appears twice in one mapping (first at line {line - 1})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "typo", "field", "allowed"),
+    [
+        (("inference", "autoscaling"), "max_capcity", "inference.autoscaling.max_capcity", "did you mean 'max_capacity'?"),
+        (("inference", "deployment"), "stratgy", "inference.deployment.stratgy", "did you mean 'strategy'?"),
+        (("batch",), "instance_cont", "batch.instance_cont", "did you mean 'instance_count'?"),
+        (("monitoring", "endpoint"), "p99_latncy_ms", "monitoring.endpoint.p99_latncy_ms", "did you mean 'p99_latency_ms'?"),
+    ],
+)
+def test_an_unknown_key_in_an_optional_section_lists_what_is_allowed(
+    tmp_path: Path, where: tuple[str, ...], typo: str, field: str, allowed: str
+) -> None:
+    config = dev_config()
+    section = config
+    for part in where:
+        section = section.setdefault(part, {})
+    section[typo] = 1
+    message = error_for(tmp_path, config)
+    assert f"dev.yaml: {field} is not a known field ({allowed}); allowed here: " in message
+
+
+def test_an_unknown_key_in_a_list_item_lists_what_is_allowed(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["inference"]["autoscaling"]["scheduled"][0]["min_capacty"] = 3
+    message = error_for(tmp_path, config, "prod")
+    assert (
+        "prod.yaml: inference.autoscaling.scheduled.0.min_capacty is not a known field (did you mean 'min_capacity'?);"
+        " allowed here: name, schedule, min_capacity, max_capacity" in message
+    )
+
+
+# --- across files ----------------------------------------------------------------------------
+
+
+def copy_config(tmp_path: Path) -> Path:
+    for path in CONFIG_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    return tmp_path
+
+
+def test_two_environments_with_one_prefix_are_refused(tmp_path: Path) -> None:
+    config_dir = copy_config(tmp_path)
+    write_config(config_dir, "staging", dev_config() | {"account": "444444444444"})
+    with pytest.raises(ConfigError) as caught:
+        load_environment("staging", config_dir)
+    assert str(caught.value) == (
+        f"{config_dir}/staging.yaml: prefix = 'mlops-dev': allowed: a prefix no other environment uses; dev.yaml has it too "
+        "(their buckets, endpoint and registry would be the same resources)"
+    )
+
+
+def prod_serving(tmp_path: Path, arn: str, dev_shares: list[str]) -> str:
+    config_dir = copy_config(tmp_path)
+    dev = dev_config()
+    dev["registry"]["shared_with_accounts"] = dev_shares
+    write_config(config_dir, "dev", dev)
+    prod = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    prod["inference"]["model"]["model_package_arn"] = arn
+    write_config(config_dir, "prod", prod)
+    with pytest.raises(ConfigError) as caught:
+        load_environment("prod", config_dir)
+    return str(caught.value)
+
+
+DEV_PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-xgboost/3"
+
+
+def test_serving_another_accounts_package_needs_that_registry_to_share(tmp_path: Path) -> None:
+    message = prod_serving(tmp_path, DEV_PACKAGE, dev_shares=["333333333333"])
+    assert message == (
+        f"{tmp_path}/prod.yaml: inference.model.model_package_arn = '{DEV_PACKAGE}': allowed only when dev.yaml shares its "
+        "registry with 222222222222: add '222222222222' to its registry.shared_with_accounts and deploy dev first"
+    )
+
+
+def test_serving_a_package_of_no_known_registry_is_refused(tmp_path: Path) -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:999999999999:model-package/team-models/3"
+    message = prod_serving(tmp_path, arn, dev_shares=["222222222222"])
+    assert message.startswith(
+        f"{tmp_path}/prod.yaml: inference.model.model_package_arn = '{arn}': allowed: a package of an environment's registry"
+    )
+    assert "mlops-dev-xgboost in 111111111111 (dev)" in message
+
+
+def test_serving_a_shared_package_loads(tmp_path: Path) -> None:
+    config_dir = copy_config(tmp_path)
+    prod = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    prod["inference"]["model"]["model_package_arn"] = DEV_PACKAGE
+    write_config(config_dir, "prod", prod)
+    assert load_environment("prod", config_dir).inference.model.model_package_arn == DEV_PACKAGE  # type: ignore[union-attr]

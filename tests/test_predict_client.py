@@ -503,10 +503,11 @@ def test_a_gzip_file_is_read_as_the_csv_it_holds(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (gzip.compress(b"0.1,0.2\n" * 1000)[:12], "a damaged gzip file (Compressed file ended before the end-of-stream marker"),
+        (gzip.compress(b"0.1,0.2\n" * 1000, mtime=0)[:12], "a damaged gzip file (Compressed file ended before the end-of-stream marker"),
         (b"\x1f\x8bnot really gzip", "a damaged gzip file"),
         (b"0.1,\xff\xfe\n", "not UTF-8 text (byte 4 of the text)"),
     ],
+    ids=["truncated-gzip", "gzip-magic-only", "not-utf8"],  # gzip.compress embeds the time: ids must not
 )
 def test_unreadable_files_are_one_line(tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "rows.csv"

@@ -18,6 +18,7 @@ from config import load_environment
 from config.loader import CONFIG_DIR
 
 REGION = "eu-west-1"
+DEV_ACCOUNT = "111111111111"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 
 
@@ -52,6 +53,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """dev's model registry with versions 1 (approved), 2 (rejected), 3 (approved, 31 features), 4 (pending)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)  # dev's registry is in dev's account
     with mock_aws():
         client = boto3.client("sagemaker", region_name=REGION)
         client.create_model_package_group(ModelPackageGroupName="mlops-dev-xgboost")
