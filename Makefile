@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:  `make synth`  and  `make test`.
 # Both create .venv and node_modules when missing (or when their lock files change) and skip
-# installation otherwise; `make test` also creates .venv-toolkit the same way.
+# installation otherwise; `make test` also creates .venv-toolkit and .venv-checkov the same way.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -29,6 +29,11 @@ TOOLKIT_NEXT_PIP := tests/support/toolkit-next-pip.txt
 TOOLKIT_STAMP := $(TOOLKIT_VENV)/.toolkit-installed
 # -qq: a pip configuration with extra indexes or find-links warns about every package it lacks.
 TOOLKIT_PIP := $(TOOLKIT_PY) -m pip install -qq --disable-pip-version-check
+
+# checkov in a venv of its own (its pins conflict with the project's), for tests/test_checkov.py.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_REQUIREMENTS := tests/support/checkov-requirements.txt
+CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-installed
 
 .PHONY: help install synth synth-delivery test lint bench local-deploy clean
 
@@ -69,6 +74,13 @@ $(TOOLKIT_STAMP): $(TOOLKIT_REQUIREMENTS) $(TOOLKIT_NEXT_PIP)
 		$$($(TOOLKIT_PY) -c 'import importlib.util as u; print(u.find_spec("sagemaker_containers._mapping").origin)')
 	touch $@
 
+# Rebuilt from scratch when the pins change, like the toolkit venv.
+$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r $(CHECKOV_REQUIREMENTS)
+	touch $@
+
 install: $(DEV_STAMP) $(NODE_STAMP)
 
 synth: $(RUNTIME_STAMP) $(NODE_STAMP)
@@ -79,7 +91,7 @@ synth-delivery: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(CDK) synth --quiet --context delivery=true
 	@echo "Synthesized the delivery pipeline into cdk.out/"
 
-test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP)
+test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) $(CHECKOV_STAMP)
 	$(PY) -m pytest
 
 lint: $(DEV_STAMP)

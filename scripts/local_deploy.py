@@ -3,12 +3,18 @@
 
     make local-deploy            # or: .venv/bin/python scripts/local_deploy.py --env dev
 
-Starts moto on 127.0.0.1 (a free port), bootstraps, deploys the environment through the pinned
-CDK CLI, checks with boto3 that what matters is there, deploys again (an update), destroys, and
-stops the server. The emulator is not AWS: it skips resources it does not implement (Application
-Auto Scaling, CloudWatch alarms and dashboards, bucket policies, ...) and runs no training or
-transform job. Workarounds that apply here only: templates without the bootstrap-version rule
-(`-c local-emulator=true`), `--method=direct` deployments, and no tags on the KMS key and the SSM parameter.
+Starts moto on 127.0.0.1 (a free port), synthesizes the environment once through the pinned CDK
+CLI while it bootstraps the account, deploys that cloud assembly, checks with boto3 that what
+matters is there, deploys again (an update), destroys, and stops the server. The emulator is not
+AWS: it skips resources it does not implement (Application Auto Scaling, CloudWatch alarms and
+dashboards, bucket policies, ...) and runs no training or transform job. Workarounds that apply
+here only: templates without the bootstrap-version rule (`-c local-emulator=true`),
+`--method=direct` deployments, and no tags on the KMS key and the SSM parameter.
+
+Every run gives the CLI a CDK home of its own (`CDK_HOME`, removed with the run): the CLI caches
+the account of each access key id there, and with the user's `~/.cdk` a dev run taught it that
+this script's fixed key belongs to the dev account, so a later `--env prod` failed to bootstrap
+("the current credentials are for 111111111111").
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,31 +55,38 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextlib.contextmanager
-def moto_server(account: str, log: Path) -> Iterator[str]:
-    """moto on loopback; yields the endpoint URL (localhost: moto reads template URLs only there)."""
-    port = free_port()
-    env = os.environ | {"MOTO_ACCOUNT_ID": account}
-    with log.open("w") as output:
-        server = subprocess.Popen([MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=subprocess.STDOUT, env=env)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 30
+@dataclass
+class MotoServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_until_up(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2):
+                    return
             except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise LocalDeployError(f"moto server did not start (see {log})") from None
-                time.sleep(0.2)
-        yield url
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise LocalDeployError(f"moto server did not start (see {self.log})") from None
+                time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def moto_server(account: str, log: Path) -> Iterator[MotoServer]:
+    """moto on loopback, started but not waited for (`wait_until_up`), so that work that needs no
+    AWS call yet overlaps its start. The URL says localhost: moto reads template URLs only there."""
+    port = free_port()
+    env = os.environ | {"MOTO_ACCOUNT_ID": account, "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as output:
+        process = subprocess.Popen([MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield MotoServer(f"http://localhost:{port}", process, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        # Its state is in memory and thrown away: SIGTERM's orderly interpreter exit costs a second.
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -81,6 +95,11 @@ class LocalDeployment:
     endpoint_url: str
     workdir: Path
     log: list[str] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def assembly(self) -> Path:
+        return self.workdir / "cdk.out"
 
     @property
     def env(self) -> dict[str, str]:
@@ -92,17 +111,18 @@ class LocalDeployment:
             "AWS_REGION": self.config.region,
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_EC2_METADATA_DISABLED": "true",
+            # The CLI's caches (account per access key id, notices, connectivity) for this run only.
+            "CDK_HOME": str(self.workdir / "cdk-home"),
             "CDK_DISABLE_CLI_TELEMETRY": "1",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
             "NODE_NO_WARNINGS": "1",
         }
 
-    def cdk(self, *args: str) -> None:
-        command = [CDK, *args]
+    def cdk(self, *args: str, cwd: Path = PROJECT_DIR) -> None:
+        # --no-notices: nothing to fetch from the internet for a run on loopback.
+        command = [CDK, *args, "--no-notices"]
         started = time.monotonic()
-        result = subprocess.run(
-            command, cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, timeout=STEP_TIMEOUT_SECONDS, check=False
-        )
+        result = subprocess.run(command, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=STEP_TIMEOUT_SECONDS, check=False)
         self.log.append(f"cdk {args[0]}: {time.monotonic() - started:.1f} s")
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
@@ -110,30 +130,39 @@ class LocalDeployment:
             errors = [line for line in emulator.read_text().splitlines() if "Error" in line or "not supported" in line][-8:]
             raise LocalDeployError(f"`cdk {' '.join(args)}` failed:\n{tail}\nemulator:\n" + "\n".join(errors))
 
-    def deploy(self, update: bool = False) -> None:
+    def synth(self) -> None:
+        """The environment's cloud assembly, once: every later step reads it (`--app`), not the app."""
         name = self.config.name
+        self.cdk("synth", "--context", f"env={name}", "--context", "local-emulator=true", "--output", str(self.assembly), "--quiet")
+
+    def bootstrap(self) -> None:
+        # From the run's folder, where no cdk.json names the app: `cdk bootstrap` in the project
+        # synthesizes every environment first (seconds of jsii) only to learn what is given here.
+        self.cdk("bootstrap", f"aws://{self.config.account}/{self.config.region}", cwd=self.workdir)
+
+    def deploy(self, update: bool = False) -> None:
         self.cdk(
-            "deploy", "--context", f"env={name}", "--context", "local-emulator=true", f"{name}/*",
-            "--method=direct", "--require-approval=never", "--output", str(self.workdir / "cdk.out"), "--progress=events",
+            "deploy", "--app", str(self.assembly), f"{self.config.name}/*",
+            "--method=direct", "--require-approval=never", "--progress=events",
             # An update: the CLI would skip unchanged templates; --force sends them through CloudFormation.
             *(["--force"] if update else []),
         )  # fmt: skip
 
     def destroy(self) -> None:
-        name = self.config.name
-        self.cdk("destroy", "--context", f"env={name}", "--context", "local-emulator=true", f"{name}/*", "--force",
-                 "--output", str(self.workdir / "cdk.out"))  # fmt: skip
+        self.cdk("destroy", "--app", str(self.assembly), f"{self.config.name}/*", "--force")
 
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.config.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=self.config.region,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return self._clients[service]
 
 
 def verify(deployment: LocalDeployment) -> list[str]:
@@ -204,17 +233,25 @@ def run(name: str) -> list[str]:
         raise LocalDeployError(str(error)) from None
     workdir = Path(tempfile.mkdtemp(prefix="local-deploy-"))
     try:
-        with moto_server(config.account, workdir / "moto.log") as url:
-            return exercise(LocalDeployment(config, url, workdir))
+        with moto_server(config.account, workdir / "moto.log") as server:
+            return exercise(LocalDeployment(config, server.url, workdir), server)
     finally:
         if os.environ.get("LOCAL_DEPLOY_KEEP") != "1":  # keep the emulator's log to debug
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def exercise(deployment: LocalDeployment) -> list[str]:
-    config = deployment.config
+def exercise(deployment: LocalDeployment, server: MotoServer) -> list[str]:
     started = time.monotonic()
-    deployment.cdk("bootstrap", f"aws://{config.account}/{config.region}")
+    # Synth (Python and jsii, seconds of CPU) needs no emulator: it overlaps the server's start and
+    # the bootstrap, which also pays for moto's first CloudFormation request (it imports every
+    # service it models). The CLI's lookup of a default account may find the server not up yet:
+    # synth then goes on without one, which these stacks, whose accounts are in config, never use.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        synthesized = background.submit(deployment.synth)
+        server.wait_until_up()
+        deployment.bootstrap()
+        synthesized.result()
+    deployment.log.sort(key=lambda line: not line.startswith("cdk synth"))  # whichever of the two ended first
     deployment.deploy()
     summary = verify(deployment)
     deployment.deploy(update=True)
@@ -224,7 +261,7 @@ def exercise(deployment: LocalDeployment) -> list[str]:
     left = [s["StackName"] for s in stacks if s["StackName"] != "CDKToolkit"]
     if left:
         raise LocalDeployError(f"stacks left after destroy: {left}")
-    return [*summary, *deployment.log, f"total: {time.monotonic() - started:.1f} s (deploy, verify, update, destroy)"]
+    return [*summary, *deployment.log, f"total: {time.monotonic() - started:.1f} s (synth, bootstrap, deploy, verify, update, destroy)"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from aws_cdk import Acknowledgment, Stack, Validations, pipelines
 from aws_cdk import aws_iam as iam
 
 from constructs import IConstruct
+from ml_constructs.checkov import skip_checkov
 
 _ACTION_REASONS = {
     action: "CDK Pipelines' grant on its own artifact bucket and KMS key (read, write, clean up, re-encrypt between stages)."
@@ -33,6 +34,10 @@ _RESOURCE_REASONS = (
         "Self-mutation assumes the CDK bootstrap roles only (condition on their aws-cdk:bootstrap-role tag).",
     ),
 )
+_ARTIFACTS_UNLOGGED = (
+    "CDK Pipelines' artifact bucket holds transient stage artifacts that only this pipeline's own roles read and write; "
+    "the delivery account keeps no access-log bucket for it."
+)
 _ANY_RESOURCE_ACTIONS = {
     "cloudformation:DescribeStacks": "Self-mutation reads the state of the stacks it deploys, whose names it learns at run time.",
     "s3:ListBucket": "Self-mutation lists asset buckets of bootstrapped environments, named at run time.",
@@ -40,6 +45,9 @@ _ANY_RESOURCE_ACTIONS = {
     "codebuild:StartBuild": "Asset publishing starts its own builds.",
     "codebuild:StopBuild": "Asset publishing stops its own builds.",
 }
+
+_UNSCOPED_WRITES = {"codebuild:StartBuild", "codebuild:StopBuild"}
+"""The write actions among those, which checkov reports (CKV_AWS_111) when their resource is ``*``."""
 
 
 def flatten(value: Any) -> str:
@@ -69,11 +77,13 @@ def acknowledge_cdk_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
     # The artifact bucket holds transient stage inputs; CDK Pipelines creates it without an
     # access-log target, and every reader and writer of it is this pipeline's own roles.
     bucket = pipeline.pipeline.artifact_bucket
-    Validations.of(bucket).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions::AwsSolutions-S1",
-            reason="CDK Pipelines' artifact bucket: transient stage artifacts, read and written only by this pipeline's roles.",
-        )
+    Validations.of(bucket).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-S1", reason=_ARTIFACTS_UNLOGGED))
+    skip_checkov(bucket, "CKV_AWS_18", _ARTIFACTS_UNLOGGED)
+    skip_checkov(
+        bucket,
+        "CKV_AWS_21",
+        "Each pipeline execution writes its stage artifacts under new keys and never overwrites one; the Git "
+        "repository is the history, so versioning this bucket would only keep stale artifacts.",
     )
 
 
@@ -87,7 +97,11 @@ def _acknowledge_policy(policy: IConstruct, document: dict[str, Any]) -> None:
             if resource == "*":
                 reasons = [_ANY_RESOURCE_ACTIONS.get(action) for action in actions]
                 if all(reasons):
-                    _acknowledge(policy, "Resource::*", " ".join(dict.fromkeys(str(r) for r in reasons)))
+                    reason = " ".join(dict.fromkeys(str(r) for r in reasons))
+                    _acknowledge(policy, "Resource::*", reason)
+                    if _UNSCOPED_WRITES.intersection(actions):
+                        # checkov's CKV_AWS_111 (write access without constraints) is the same finding.
+                        skip_checkov(policy, "CKV_AWS_111", reason)
                 continue
             if "*" in resource:
                 reason = next((why for pattern, why in _RESOURCE_REASONS if pattern.fullmatch(resource)), None)

@@ -3,15 +3,18 @@ the permissions of Step Functions' SageMaker ``.sync`` integrations."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
+from ml_constructs.encryption import allow_log_group_encryption
 from ml_constructs.nag import acknowledge_wildcard_resource
 
 SageMakerJobKind = Literal["training-job", "transform-job"]
@@ -26,6 +29,12 @@ _JOB_ACTIONS = {
     "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
     "transform-job": ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"],
 }
+# Step Functions delivers execution logs as vended logs, which needs a CloudWatch Logs resource
+# policy naming the log group; the policies are size-limited, and a log group under
+# /aws/vendedlogs/ is covered by one wildcard entry instead of growing them ("Logs sent to
+# CloudWatch Logs", https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-CWL.html).
+LOG_GROUP_PREFIX = "/aws/vendedlogs/states/"
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,10 @@ class PipelineStateMachineProps:
     definition: dict[str, Any]
     """An ASL document (JSONata); tokens in it are resolved by CloudFormation."""
     timeout: Duration
+    name: str
+    """Names the execution log group ``/aws/vendedlogs/states/<name>``: unique in the account and Region."""
+    encryption_key: kms.IKey
+    """Encrypts the execution logs (they hold execution input and output); its key policy is extended for them."""
     retain_logs: bool = True
     """Keep execution logs a year and past the stack's deletion; otherwise a month, deleted with it."""
 
@@ -40,10 +53,17 @@ class PipelineStateMachineProps:
 class PipelineStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: PipelineStateMachineProps) -> None:
         super().__init__(scope, construct_id)
+        if not _NAME.fullmatch(props.name):
+            raise ValueError(f"PipelineStateMachineProps.name: {props.name!r} must be 1-64 letters, digits, '.', '_' or '-'")
         stack = Stack.of(self)
+        # A literal name: the key policy (in the key's stack) names the log group it may encrypt.
+        self.log_group_name = f"{LOG_GROUP_PREFIX}{props.name}"
+        allow_log_group_encryption(props.encryption_key, [self.log_group_name])
         log_group = logs.LogGroup(
             self,
             "Logs",
+            log_group_name=self.log_group_name,
+            encryption_key=props.encryption_key,
             retention=logs.RetentionDays.ONE_YEAR if props.retain_logs else logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.RETAIN if props.retain_logs else RemovalPolicy.DESTROY,
         )

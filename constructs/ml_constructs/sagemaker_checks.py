@@ -2,7 +2,12 @@
 
 It is a CDK policy-validation plugin (the API cdk-nag 3 packs use), and it reads the
 *synthesized* templates, so L1 resources, escape hatches and property overrides are checked
-as CloudFormation will see them. Findings are acknowledged like cdk-nag's:
+as CloudFormation will see them. Values are read the way CloudFormation resolves them
+(:mod:`ml_constructs.cfn_references`): a rule that needs a value (which bucket an S3 URI names,
+which endpoint a scalable target scales, whether a flag is true) follows Ref, Fn::GetAtt,
+Fn::Join, Fn::Sub, Fn::Select/Fn::Split and cross-stack imports to it, so generated names count
+like literal ones; a reference it cannot follow is a finding that says so, never a pass.
+Findings are acknowledged like cdk-nag's:
 
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), SageMakerChecks(production=True))
     Validations.of(construct).acknowledge(Acknowledgment(id="SageMaker::SageMaker-ModelVpc", reason="..."))
@@ -14,6 +19,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,7 @@ from aws_cdk import (
     PolicyViolation,
 )
 
+from ml_constructs.cfn_references import Deployment, Resolver, Text, Unresolved, as_text, deployments
 from ml_constructs.endpoint import has_instance_storage
 
 PACK = "SageMaker"
@@ -79,8 +86,10 @@ RULES = {
         ),
         Rule(
             "SageMaker-ArtifactBucketVersioning",
-            "A bucket that holds model artifacts is not versioned: an overwritten or deleted model cannot be recovered.",
-            "Enable versioning on the bucket (SecureBucket does by default).",
+            "A bucket that holds model artifacts is not versioned, or cannot be told from the templates: an overwritten or "
+            "deleted model cannot be recovered.",
+            "Enable versioning on the bucket (SecureBucket does by default). A bucket only known at deploy time (a parameter, "
+            "another app's export) cannot be checked here: acknowledge the finding with where that bucket's versioning is ensured.",
         ),
         Rule(
             "SageMaker-AcknowledgmentReason",
@@ -110,16 +119,113 @@ class CheckOptions:
 
 @dataclass
 class Templates:
-    """The synthesized templates of the app, by path."""
+    """The synthesized templates of the app, by path, read through a CloudFormation resolver:
+    rules see property values as CloudFormation deploys them, not as the template spells them."""
 
     by_path: dict[str, dict[str, Any]]
     metadata: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    """Stack name, account and Region per template (from the cloud assembly's manifest)."""
+    _named: dict[tuple[str, str], dict[Text, tuple[str, str]]] = field(default_factory=dict, init=False, repr=False)
+
+    @cached_property
+    def references(self) -> Resolver:
+        return Resolver(self.by_path, self.deployments)
 
     def resources(self, resource_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(template path, logical id, resolved properties) of every resource of that type."""
         for path, template in self.by_path.items():
             for logical_id, resource in template.get("Resources", {}).items():
                 if resource.get("Type") == resource_type:
-                    yield path, logical_id, resource.get("Properties", {})
+                    properties = self.references.value(resource.get("Properties", {}), path)
+                    yield path, logical_id, properties if isinstance(properties, dict) else {}
+
+    def properties(self, located: tuple[str, str]) -> Any:
+        """The resolved properties of the resource at (template path, logical id)."""
+        path, logical_id = located
+        return self.references.value(self.by_path[path]["Resources"][logical_id].get("Properties", {}), path)
+
+    def named(self, resource_type: str, name_attribute: str) -> dict[Text, tuple[str, str]]:
+        """Resources of a type by the name they deploy under, literal or generated, so that a
+        name reached through any reference (Ref, an import, ...) finds its resource."""
+        key = (resource_type, name_attribute)
+        if key not in self._named:
+            self._named[key] = {
+                self.references.text(_name_reference(logical_id, name_attribute), path): (path, logical_id)
+                for path, template in self.by_path.items()
+                for logical_id, resource in template.get("Resources", {}).items()
+                if resource.get("Type") == resource_type
+            }
+        return self._named[key]
+
+    @cached_property
+    def state_machines(self) -> list[tuple[str, str, dict[str, Any] | Unresolved, str]]:
+        """(path, logical id, ASL document or why it cannot be read, the raw definition as text)."""
+        machines = []
+        for path, template in self.by_path.items():
+            for logical_id, resource in template.get("Resources", {}).items():
+                if resource.get("Type") == "AWS::StepFunctions::StateMachine":
+                    properties = resource.get("Properties", {})
+                    definition = self.references.state_machine_definition(properties, path)
+                    machines.append((path, logical_id, definition, json.dumps(properties)))
+        return machines
+
+
+def _name_reference(logical_id: str, attribute: str) -> dict[str, Any]:
+    return {"Ref": logical_id} if attribute == "Ref" else {"Fn::GetAtt": [logical_id, attribute]}
+
+
+# --- reading resolved values ----------------------------------------------------------------------
+
+
+def _literal(value: Any) -> str | None:
+    """The string a resolved value is, when the templates fix it."""
+    if isinstance(value, str):
+        return value
+    return value.literal if isinstance(value, Text) else None
+
+
+def _is_true(value: Any) -> bool:
+    # CloudFormation takes a Boolean property as JSON true or the string "true".
+    return value is True or (_literal(value) or "").lower() == "true"
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (_literal(value) or "").lower() == "false"
+
+
+def _set(value: Any) -> bool:
+    """A field has a value (a reference counts; a value that may be AWS::NoValue does not)."""
+    return value not in (None, "", False) and not isinstance(value, Unresolved)
+
+
+def _integer(value: Any) -> int | None:
+    # CloudFormation takes an Integer property as a JSON number or a string of digits.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    literal = _literal(value)
+    return int(literal) if literal is not None and re.fullmatch(r"-?\d+", literal) else None
+
+
+def _get(node: Any, *keys: str) -> Any:
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _why(value: Any) -> str:
+    """Why a value the rule needs is not known at synth, for the finding's location ('' if it is)."""
+    unresolved = value.unresolved if isinstance(value, Text) else (value,) if isinstance(value, Unresolved) else ()
+    if unresolved:
+        return f" (cannot be resolved: {unresolved[0].reason})"
+    if isinstance(value, Text) and value.literal is None:
+        return f" (only known at deploy time: {value})"
+    return ""
+
+
+def _is_expression(value: Any) -> bool:
+    """A JSONata expression: the field's value is computed when the state runs."""
+    return (isinstance(value, str) and value.startswith("{%")) or (isinstance(value, Text) and value.startswith("{%"))
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -127,155 +233,320 @@ class Templates:
 
 def check_models(templates: Templates, options: CheckOptions) -> Iterator[Finding]:
     for path, logical_id, properties in templates.resources("AWS::SageMaker::Model"):
-        if properties.get("EnableNetworkIsolation") is not True:
-            yield Finding("SageMaker-ModelNetworkIsolation", path, logical_id, location="Properties/EnableNetworkIsolation")
-        if options.require_vpc and not properties.get("VpcConfig"):
-            yield Finding("SageMaker-ModelVpc", path, logical_id, location="Properties/VpcConfig")
+        isolation = properties.get("EnableNetworkIsolation")
+        if not _is_true(isolation):
+            yield Finding(
+                "SageMaker-ModelNetworkIsolation", path, logical_id, location="Properties/EnableNetworkIsolation" + _why(isolation)
+            )
+        vpc = properties.get("VpcConfig")
+        if options.require_vpc and not isinstance(vpc, dict):
+            yield Finding("SageMaker-ModelVpc", path, logical_id, location="Properties/VpcConfig" + _why(vpc))
+
+
+def _has_instance_storage(instance_type: Any) -> bool:
+    """Only a known instance type can be exempt from a volume key."""
+    literal = _literal(instance_type)
+    return literal is not None and literal.count(".") >= 1 and has_instance_storage(literal)
 
 
 def check_endpoint_configs(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
     for path, logical_id, properties in templates.resources("AWS::SageMaker::EndpointConfig"):
         variants = properties.get("ProductionVariants", [])
-        needs_volume_key = any(
-            "ServerlessConfig" not in v and not has_instance_storage(str(v.get("InstanceType", "ml.x.x"))) for v in variants
+        needs_volume_key = not isinstance(variants, list) or any(
+            not isinstance(v, dict) or ("ServerlessConfig" not in v and not _has_instance_storage(v.get("InstanceType"))) for v in variants
         )
-        if needs_volume_key and not properties.get("KmsKeyId"):
-            yield Finding("SageMaker-EndpointConfigKms", path, logical_id, location="Properties/KmsKeyId")
+        key = properties.get("KmsKeyId")
+        if needs_volume_key and not _set(key):
+            yield Finding("SageMaker-EndpointConfigKms", path, logical_id, location="Properties/KmsKeyId" + _why(key))
         capture = properties.get("DataCaptureConfig")
-        if capture and capture.get("EnableCapture", True) and not capture.get("KmsKeyId"):
-            yield Finding("SageMaker-EndpointConfigKms", path, logical_id, location="Properties/DataCaptureConfig/KmsKeyId")
+        if capture and not _is_false(_get(capture, "EnableCapture")) and not _set(_get(capture, "KmsKeyId")):
+            where = "Properties/DataCaptureConfig/KmsKeyId" + _why(
+                capture if isinstance(capture, Unresolved) else _get(capture, "KmsKeyId")
+            )
+            yield Finding("SageMaker-EndpointConfigKms", path, logical_id, location=where)
 
 
 def check_endpoints(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
     for path, logical_id, properties in templates.resources("AWS::SageMaker::Endpoint"):
-        alarms = properties.get("DeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms")
-        if not alarms:
-            yield Finding("SageMaker-EndpointAutoRollback", path, logical_id, location="Properties/DeploymentConfig")
+        deployment = properties.get("DeploymentConfig")
+        alarms = _get(deployment, "AutoRollbackConfiguration", "Alarms")
+        if not isinstance(alarms, list) or not alarms:
+            yield Finding("SageMaker-EndpointAutoRollback", path, logical_id, location="Properties/DeploymentConfig" + _why(deployment))
 
 
-def _variant_instance_types(template: dict[str, Any], endpoint_name: str) -> dict[str, str]:
-    """Variant name → instance type for the endpoint of that name in this template."""
-    resources = template.get("Resources", {})
-    for resource in resources.values():
-        properties = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::SageMaker::Endpoint" and properties.get("EndpointName") == endpoint_name:
-            reference = properties.get("EndpointConfigName", {})
-            config_id = (reference.get("Fn::GetAtt") or [reference.get("Ref")])[0] if isinstance(reference, dict) else None
-            config = resources.get(config_id or "", {}).get("Properties", {})
-            return {str(v.get("VariantName")): str(v.get("InstanceType", "")) for v in config.get("ProductionVariants", [])}
-    return {}
+def _scaled_variant(resource_id: Any) -> tuple[Text, Text] | str | None:
+    """(endpoint name, variant name) of a SageMaker variant's ResourceId
+    (``endpoint/<name>/variant/<variant>``: RegisterScalableTarget's ResourceId); None for another
+    kind of scalable resource; a reason when the ResourceId is only known at deploy time."""
+    if isinstance(resource_id, Unresolved):
+        return resource_id.reason
+    text = resource_id if isinstance(resource_id, Text) else Text.of(str(resource_id or ""))
+    segments = text.split("/")
+    if isinstance(segments, tuple) and len(segments) == 4 and segments[0].literal == "endpoint" and segments[2].literal == "variant":
+        return segments[1], segments[3]
+    if text.literal is not None:
+        return None
+    return text.unresolved[0].reason if text.unresolved else f"{text} is only known at deploy time"
+
+
+def _located(templates: Templates, resource_type: str, attribute: str, name: Text) -> tuple[str, str] | str | None:
+    """The resource a name stands for; None for a literal name no template declares (a resource
+    outside the app: not ours to check); a reason for a reference that leads nowhere here."""
+    located = templates.named(resource_type, attribute).get(name)
+    if located is not None or name.literal is not None:
+        return located
+    return name.unresolved[0].reason if name.unresolved else f"{name} is no {resource_type} of these templates"
+
+
+def _variant_instance_type(templates: Templates, endpoint_name: Text, variant_name: Text) -> Text | str | None:
+    """The instance type of that endpoint's variant (None when the endpoint lives elsewhere; a
+    reason when a reference to it cannot be followed), across stacks: the scalable target, the
+    endpoint and its config need not share a template."""
+    endpoint = _located(templates, "AWS::SageMaker::Endpoint", "EndpointName", endpoint_name)
+    if not isinstance(endpoint, tuple):
+        return endpoint
+    config_name = templates.references.text(_get(templates.properties(endpoint), "EndpointConfigName"), endpoint[0])
+    config = _located(templates, "AWS::SageMaker::EndpointConfig", "EndpointConfigName", config_name)
+    if not isinstance(config, tuple):
+        return config
+    variants = _get(templates.properties(config), "ProductionVariants")
+    for variant in variants if isinstance(variants, list) else []:
+        if isinstance(variant, dict) and as_text(variant.get("VariantName")) == variant_name:
+            return as_text(variant.get("InstanceType"))
+    return None
 
 
 def check_autoscaling(templates: Templates, options: CheckOptions) -> Iterator[Finding]:
     for path, logical_id, properties in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
-        if properties.get("ServiceNamespace") != "sagemaker":
+        namespace = _literal(properties.get("ServiceNamespace"))
+        if namespace is not None and namespace != "sagemaker":
             continue
-        match = re.fullmatch(r"endpoint/([^/]+)/variant/([^/]+)", str(properties.get("ResourceId", "")))
-        if not match:
+        variant = _scaled_variant(properties.get("ResourceId"))
+        if variant is None or (isinstance(variant, str) and namespace is None):
+            continue  # not a SageMaker variant (or nothing says it is one)
+        instance_type = variant if isinstance(variant, str) else _variant_instance_type(templates, *variant)
+        if isinstance(instance_type, str):
+            yield Finding(
+                "SageMaker-AutoscalingInstance",
+                path,
+                logical_id,
+                location=f"Properties/ResourceId (cannot tell the variant: {instance_type})",
+            )
+        elif instance_type is not None and (instance_type.literal is None or instance_type.literal.startswith("ml.t")):
+            yield Finding("SageMaker-AutoscalingInstance", path, logical_id, location="Properties/ResourceId" + _why(instance_type))
+        minimum = properties.get("MinCapacity")
+        if options.production and (_integer(minimum) or 0) < 2:  # a minimum only known at deploy time is not known to be 2
+            yield Finding("SageMaker-AutoscalingInstance", path, logical_id, location="Properties/MinCapacity" + _why(minimum))
+
+
+def _tasks(states: Any, prefix: str = "States") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, state) of every Task state, nested ones (Parallel branches, Map processors) included."""
+    for name, state in states.items() if isinstance(states, dict) else ():
+        if not isinstance(state, dict):
             continue
-        instance_type = _variant_instance_types(templates.by_path[path], match.group(1)).get(match.group(2), "")
-        if instance_type.startswith("ml.t"):
-            yield Finding("SageMaker-AutoscalingInstance", path, logical_id, location="Properties/ResourceId")
-        if options.production and isinstance(properties.get("MinCapacity"), int) and properties["MinCapacity"] < 2:
-            yield Finding("SageMaker-AutoscalingInstance", path, logical_id, location="Properties/MinCapacity")
-
-
-def _rendered(value: Any) -> str:
-    """A CloudFormation string (literal, Fn::Join or Fn::Sub) with references as placeholders."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_rendered(p) if isinstance(p, str | dict) and not _is_reference(p) else "<ref>" for p in parts)
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        template = value["Fn::Sub"][0] if isinstance(value["Fn::Sub"], list) else value["Fn::Sub"]
-        return re.sub(r"\$\{[^}]+\}", "<ref>", template)
-    return ""
-
-
-def _is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and any(k in value for k in ("Ref", "Fn::GetAtt", "Fn::ImportValue", "Fn::GetStackOutput"))
-
-
-def _tasks(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for state in states.values():
+        where = f"{prefix}.{name}"
         if state.get("Type") == "Task":
-            yield state
-        for branch in state.get("Branches", []):
-            yield from _tasks(branch.get("States", {}))
+            yield where, state
+        for index, branch in enumerate(state.get("Branches", []) if isinstance(state.get("Branches"), list) else []):
+            yield from _tasks(_get(branch, "States"), f"{where}.Branches.{index}.States")
         for key in ("ItemProcessor", "Iterator"):
-            if key in state:
-                yield from _tasks(state[key].get("States", {}))
+            yield from _tasks(_get(state, key, "States"), f"{where}.{key}.States")
 
 
-def _has(arguments: dict[str, Any], *path: str) -> bool:
-    """A field is set, literally or from a JSONPath (``Key.$``) or JSONata expression."""
+def _arguments(task: dict[str, Any]) -> Any:
+    return task.get("Arguments") or task.get("Parameters") or {}
+
+
+def _has(arguments: Any, *path: str) -> bool:
+    """A field is set: literally, to a CloudFormation reference, or from a JSONPath (``Key.$``) or
+    JSONata expression (which the job then receives at run time)."""
     node: Any = arguments
     for index, key in enumerate(path):
         if not isinstance(node, dict):
-            return isinstance(node, str) and node.startswith("{%")  # a JSONata expression builds the rest
+            return _is_expression(node)  # a JSONata expression builds the rest
         if index == len(path) - 1:
-            return node.get(key) not in (None, "", False) or f"{key}.$" in node
+            return _set(node.get(key)) or f"{key}.$" in node
         if f"{key}.$" in node:
             return True
         node = node.get(key)
     return False
 
 
-def _state_machines(templates: Templates) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, logical_id, properties in templates.resources("AWS::StepFunctions::StateMachine"):
-        text = _rendered(properties.get("DefinitionString", ""))
-        try:
-            definition = json.loads(text)
-        except json.JSONDecodeError:
-            continue  # a definition that cannot be read here cannot be judged here
-        yield path, logical_id, definition
+def _isolation_problem(arguments: Any) -> str | None:
+    """EnableNetworkIsolation must be true, or set by an expression at run time."""
+    isolation = _get(arguments, "EnableNetworkIsolation")
+    from_path = isinstance(arguments, dict) and "EnableNetworkIsolation.$" in arguments
+    if from_path or _is_expression(arguments) or _is_true(isolation) or _is_expression(isolation):
+        return None
+    return "EnableNetworkIsolation" + _why(isolation)
+
+
+def _readable_state_machines(templates: Templates) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, logical_id, definition, _raw in templates.state_machines:
+        if isinstance(definition, dict):
+            yield path, logical_id, definition
 
 
 def check_state_machine_jobs(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
-    for path, logical_id, definition in _state_machines(templates):
-        for task in _tasks(definition.get("States", {})):
+    for path, logical_id, definition, raw in templates.state_machines:
+        if isinstance(definition, Unresolved):
+            # A definition that cannot be read cannot be judged: say so where it starts a job.
+            for action, rule in ((":sagemaker:createTrainingJob", "Training"), (":sagemaker:createTransformJob", "Transform")):
+                if action in raw:
+                    yield Finding(
+                        f"SageMaker-{rule}JobSecurity", path, logical_id, location=f"Definition: cannot be read ({definition.reason})"
+                    )
+            continue
+        for where, task in _tasks(definition.get("States")):
             resource = str(task.get("Resource", ""))
-            arguments = task.get("Arguments") or task.get("Parameters") or {}
+            arguments = _arguments(task)
             if ":sagemaker:createTrainingJob" in resource:
                 required = [
                     ("ResourceConfig", "VolumeKmsKeyId"),
                     ("OutputDataConfig", "KmsKeyId"),
                     ("StoppingCondition", "MaxRuntimeInSeconds"),
-                    ("EnableNetworkIsolation",),
                 ]
                 missing = [".".join(p) for p in required if not _has(arguments, *p)]
-                if arguments.get("EnableNetworkIsolation") is False:
-                    missing.append("EnableNetworkIsolation")
+                missing += [problem for problem in [_isolation_problem(arguments)] if problem]
                 if missing:
-                    yield Finding("SageMaker-TrainingJobSecurity", path, logical_id, location=f"DefinitionString: {', '.join(missing)}")
+                    yield Finding(
+                        "SageMaker-TrainingJobSecurity", path, logical_id, location=f"DefinitionString {where}: {', '.join(missing)}"
+                    )
             if ":sagemaker:createTransformJob" in resource:
-                instance_type = str(arguments.get("TransformResources", {}).get("InstanceType", "ml.x.x"))
                 required = [("TransformOutput", "KmsKeyId")]
-                if not has_instance_storage(instance_type):
+                if not _has_instance_storage(_get(arguments, "TransformResources", "InstanceType")):
                     required.append(("TransformResources", "VolumeKmsKeyId"))
                 missing = [".".join(p) for p in required if not _has(arguments, *p)]
                 if "TimeoutSeconds" not in task and "TimeoutSeconds" not in definition and "TimeoutSecondsPath" not in task:
                     missing.append("TimeoutSeconds")
                 if missing:
-                    yield Finding("SageMaker-TransformJobSecurity", path, logical_id, location=f"DefinitionString: {', '.join(missing)}")
+                    yield Finding(
+                        "SageMaker-TransformJobSecurity", path, logical_id, location=f"DefinitionString {where}: {', '.join(missing)}"
+                    )
 
 
-_S3_BUCKET = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/")
+# --- where model artifacts live -------------------------------------------------------------------
+
+# The fields of SageMaker's requests and resources that name where a model artifact is written or
+# read: a training (or AutoML, or tuning) job's OutputDataConfig.S3OutputPath, and a container's
+# ModelDataUrl or ModelDataSource.S3DataSource.S3Uri (CreateModel, CreateModelPackage and their
+# CloudFormation resources use the same names; botocore's sagemaker service model).
+_ARTIFACT_FIELDS = (("OutputDataConfig", "S3OutputPath"), ("ModelDataUrl",), ("ModelDataSource", "S3DataSource", "S3Uri"))
+_ARTIFACT_RESOURCES = ("AWS::SageMaker::Model", "AWS::SageMaker::ModelPackage")
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9.\-]*")
+
+
+def _artifact_locations(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """(where, value) of every artifact field in a request or a resource's properties. A
+    ``Key.$`` field is a JSONPath read at run time, so it is not one of them."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        here = (*path, str(key))
+        if any(here[-len(f) :] == f for f in _ARTIFACT_FIELDS):
+            yield "/".join(here), value
+        else:
+            yield from _artifact_locations(value, here)
+
+
+def _name_from(text: Text, index: int, offset: int) -> tuple[Text, tuple[int, int] | None]:
+    """The host or bucket name starting at ``parts[index][offset:]`` (name characters and symbols),
+    and where it stops: (part, offset) of the first other character, None at the end."""
+    pieces: list[str | Any] = []
+    for position in range(index, len(text.parts)):
+        part = text.parts[position]
+        if not isinstance(part, str):
+            pieces.append(part)
+            continue
+        start = offset if position == index else 0
+        name = _NAME_CHARACTERS.match(part, start)
+        end = name.end() if name else start
+        pieces.append(part[start:end])
+        if end < len(part):
+            return Text.of(*pieces), (position, end)
+    return Text.of(*pieces), None
+
+
+def _url_bucket(text: Text, index: int, offset: int) -> Text | None:
+    """The bucket of an https URL whose host starts at ``parts[index][offset:]``: path style
+    (``s3.<region>.amazonaws.com/<bucket>/...``, what CDK's S3Location.fromBucket writes) or
+    virtual-hosted style (``<bucket>.s3.<region>.amazonaws.com/...``). S3 User Guide, "Virtual
+    hosting of buckets": https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html"""
+    host, stop = _name_from(text, index, offset)
+    if host.startswith("s3.") or host.startswith("s3-"):
+        separator = text.parts[stop[0]] if stop else None
+        if stop is None or not isinstance(separator, str) or separator[stop[1]] != "/":
+            return None
+        return _name_from(text, stop[0], stop[1] + 1)[0]
+    for position, part in enumerate(host.parts):
+        match = re.search(r"\.s3[.-]", part) if isinstance(part, str) else None
+        if match:
+            return Text.of(*host.parts[:position], part[: match.start()])
+    return None
+
+
+def _buckets_in(text: Text) -> list[Text]:
+    """Every bucket that an ``s3://`` URI or an ``https://`` S3 URL in the text names."""
+    buckets = []
+    for index, part in enumerate(text.parts):
+        for match in re.finditer(r"s3://|https://", part) if isinstance(part, str) else ():
+            if match.group() == "s3://":
+                bucket: Text | None = _name_from(text, index, match.end())[0]
+            else:
+                bucket = _url_bucket(text, index, match.end())
+            if bucket is not None and bucket.parts:
+                buckets.append(bucket)
+    return buckets
+
+
+def _artifact_buckets(value: Any) -> list[Text] | str:
+    """The buckets an artifact field names, or why that cannot be told at synth. An expression
+    evaluated at run time names only the buckets written into it (others come from the run)."""
+    if isinstance(value, Unresolved):
+        return value.reason
+    text = value if isinstance(value, Text) else Text.of(value) if isinstance(value, str) else None
+    if text is None:
+        return f"a {type(value).__name__}, not an S3 URI"
+    buckets = _buckets_in(text)
+    if _is_expression(text):
+        return buckets
+    if not (text.startswith("s3://") or text.startswith("https://")) or not buckets:
+        return f"{text} is not an S3 URI whose bucket can be told{_why(text)}"
+    return buckets[:1]
+
+
+def _artifact_holders(templates: Templates) -> Iterator[tuple[str, str, str, Any]]:
+    """(path, logical id, where, value) of every artifact field: SageMaker resources, and the
+    SageMaker requests of state machine tasks (createTrainingJob, createModel, createModelPackage...)."""
+    for resource_type in _ARTIFACT_RESOURCES:
+        for path, logical_id, properties in templates.resources(resource_type):
+            for where, value in _artifact_locations(properties):
+                yield path, logical_id, f"Properties/{where}", value
+    for path, logical_id, definition in _readable_state_machines(templates):
+        for state, task in _tasks(definition.get("States")):
+            if re.search(r":states:::(aws-sdk:)?sagemaker:", str(task.get("Resource", ""))):
+                for where, value in _artifact_locations(_arguments(task)):
+                    yield path, logical_id, f"DefinitionString {state}: {where.replace('/', '.')}", value
 
 
 def check_artifact_buckets(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
-    holders: set[str] = set()
-    for _path, _id, definition in _state_machines(templates):
-        for task in _tasks(definition.get("States", {})):
-            if ":sagemaker:createTrainingJob" in str(task.get("Resource", "")):
-                output = (task.get("Arguments") or task.get("Parameters") or {}).get("OutputDataConfig", {})
-                holders.update(_S3_BUCKET.findall(json.dumps(output)))
-    for _path, _id, properties in templates.resources("AWS::SageMaker::Model"):
-        holders.update(_S3_BUCKET.findall(json.dumps(properties.get("PrimaryContainer", {}))))
-    for path, logical_id, properties in templates.resources("AWS::S3::Bucket"):
-        if properties.get("BucketName") in holders and properties.get("VersioningConfiguration", {}).get("Status") != "Enabled":
-            yield Finding("SageMaker-ArtifactBucketVersioning", path, logical_id, location="Properties/VersioningConfiguration")
+    holders: set[tuple[str, str]] = set()
+    for path, logical_id, where, value in _artifact_holders(templates):
+        names = _artifact_buckets(value)
+        if isinstance(names, str):
+            yield Finding("SageMaker-ArtifactBucketVersioning", path, logical_id, location=f"{where}: {names}")
+            continue
+        for name in names:
+            bucket = _located(templates, "AWS::S3::Bucket", "Ref", name)
+            if isinstance(bucket, str):
+                yield Finding(
+                    "SageMaker-ArtifactBucketVersioning", path, logical_id, location=f"{where}: cannot tell the bucket ({bucket})"
+                )
+            elif bucket is not None:
+                holders.add(bucket)
+    for bucket in sorted(holders):
+        status = _get(templates.properties(bucket), "VersioningConfiguration", "Status")
+        if _literal(status) != "Enabled":
+            yield Finding("SageMaker-ArtifactBucketVersioning", *bucket, location="Properties/VersioningConfiguration" + _why(status))
 
 
 def check_acknowledgments(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
@@ -313,7 +584,7 @@ def load(template_paths: list[str]) -> Templates:
         metadata_file = path.with_name(path.name.removesuffix(".template.json") + ".metadata.json")
         if metadata_file.is_file():
             metadata[template_path] = json.loads(metadata_file.read_text())
-    return Templates(by_path, metadata)
+    return Templates(by_path, metadata, deployments(template_paths))
 
 
 @jsii.implements(IPolicyValidationPlugin)

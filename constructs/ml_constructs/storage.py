@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
+from ml_constructs.checkov import skip_checkov
 from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
 
 
@@ -83,6 +84,21 @@ class AccessLogsBucket(Construct):
             removal_policy=props.removal_policy,
             lifecycle_rules=BucketLifecycle(current_object_expiration_days=props.log_retention_days).rules(versioned=False),
         )
+        # Amazon S3 User Guide, "Enabling Amazon S3 server access logging": "Your destination bucket
+        # should not have server access logging enabled"; logging into itself "would cause an infinite
+        # loop of logs" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+        skip_checkov(
+            self.bucket,
+            "CKV_AWS_18",
+            "This is the destination of the environment's S3 server access logs, and S3 advises against logging a "
+            "log destination: each delivery of logs into it would itself be logged, without end.",
+        )
+        skip_checkov(
+            self.bucket,
+            "CKV_AWS_21",
+            "S3 log delivery writes each log object once under a new key and the lifecycle rule expires it; nothing "
+            "overwrites a log, so versioning would keep no history, only keep expired logs longer.",
+        )
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,9 @@ class SecureBucketProps:
     access_logs: AccessLogsBucket
     access_logs_prefix: str
     versioned: bool = True
+    unversioned_reason: str | None = None
+    """Why a bucket with ``versioned=False`` needs no version history: required then, and recorded
+    on the bucket for checkov (CKV_AWS_21) so reviewers read the reason next to the resource."""
     event_bridge_enabled: bool = False
     """Send every object event to EventBridge (the trigger of the training and batch pipelines)."""
     lifecycle: BucketLifecycle = BucketLifecycle()
@@ -107,6 +126,8 @@ class SecureBucket(Construct):
         super().__init__(scope, construct_id)
         if not props.access_logs_prefix.endswith("/"):
             raise ValueError(f"SecureBucketProps.access_logs_prefix: {props.access_logs_prefix!r} must end with '/'")
+        if props.versioned == bool(props.unversioned_reason):
+            raise ValueError("SecureBucketProps.unversioned_reason: give it exactly when versioned=False (why no version history is kept)")
         self.encryption_key = props.encryption_key
         self.bucket = s3.Bucket(
             self,
@@ -125,6 +146,8 @@ class SecureBucket(Construct):
             lifecycle_rules=props.lifecycle.rules(props.versioned),
             removal_policy=props.removal_policy,
         )
+        if props.unversioned_reason:
+            skip_checkov(self.bucket, "CKV_AWS_21", props.unversioned_reason)
         if props.event_bridge_enabled:
             # The bucket's own CloudFormation property: the L2 `event_bridge_enabled` flag would
             # add a Lambda-backed custom resource to do the same thing.

@@ -134,6 +134,8 @@ class TrainingPipeline(Construct):
                 definition=self.definition(),
                 # Long enough for the job itself plus the steps around it; never unbounded.
                 timeout=Duration.seconds(job_timeout + 3600),
+                name=f"{props.name_prefix}-training",
+                encryption_key=props.encryption_key,
                 retain_logs=props.retain_logs,
             ),
         )

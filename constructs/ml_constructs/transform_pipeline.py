@@ -109,6 +109,8 @@ class TransformPipeline(Construct):
             PipelineStateMachineProps(
                 definition=self.definition(),
                 timeout=Duration.hours(props.timeout_hours),
+                name=f"{props.name_prefix}-transform",
+                encryption_key=props.encryption_key,
                 retain_logs=props.retain_logs,
             ),
         )
