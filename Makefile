@@ -91,8 +91,12 @@ synth-delivery: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(CDK) synth --quiet --context delivery=true
 	@echo "Synthesized the delivery pipeline into cdk.out/"
 
+# One worker per core; a worker that runs out of tests takes some from another (the slow
+# integration tests vary from 5 s to 30 s). tests/conftest.py shares each synthesized app.
+PYTEST_PARALLEL := -n auto --dist worksteal
+
 test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) $(CHECKOV_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
@@ -101,8 +105,8 @@ lint: $(DEV_STAMP)
 local-deploy: $(DEV_STAMP) $(NODE_STAMP)
 	$(PY) scripts/local_deploy.py --env $(if $(ENV),$(ENV),dev)
 
-bench: $(DEV_STAMP) $(NODE_STAMP)
-	$(PY) scripts/bench.py
+bench: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) $(CHECKOV_STAMP)
+	$(PY) scripts/bench.py --pytest-args '$(PYTEST_PARALLEL)'
 
 clean:
 	rm -rf cdk.out .pytest_cache

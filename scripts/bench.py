@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Synth and test timings, as ratios against a floor measured in the same run.
 
-    make bench            # or: .venv/bin/python scripts/bench.py --repeat 5
+    make bench            # or: .venv/bin/python scripts/bench.py --repeat 5 --serial
 
 The floor is an empty one-stack CDK app: the cost of starting Python, jsii and Node that no
 project can avoid (measured as the project runs apps: CDK's built-in CloudFormation validation
 off). The same empty app with CDK's defaults is shown too. Absolute seconds vary between
 machines; the ratios are what to compare.
+
+The suite runs as `make test` runs it (`--pytest-args`, one worker per core); its floor is the
+same pytest collecting every test without running one (interpreter, imports, plugins). The goal
+is the whole suite in 30 s on a 2-core machine; `--serial` adds one run on a single process, to
+show what the workers buy.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -47,6 +53,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median is reported)")
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    parser.add_argument("--pytest-args", default="", help="how `make test` runs pytest (e.g. '-n auto --dist worksteal')")
+    parser.add_argument("--serial", action="store_true", help="also time the suite on one process")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -69,7 +77,17 @@ def main() -> int:
         cli_full = median_of(args.repeat, [CDK, "synth", "--quiet", "-o", f"{out}/cli-full"], app_env(""))
         rows += [("cdk synth: empty app", cli_floor, 1.0), ("cdk synth: every environment", cli_full, cli_full / cli_floor)]
     if not args.skip_tests:
-        rows.append(("test suite (pytest, whole)", timed([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]), None))
+        pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        collect = timed([*pytest, "--collect-only"])
+        suite = timed([*pytest, *shlex.split(args.pytest_args)])
+        rows += [
+            ("tests: collect every test, run none (floor)", collect, 1.0),
+            (f"tests: whole suite as make test ({args.pytest_args or 'one process'})", suite, suite / collect),
+        ]
+        if args.serial:
+            serial = timed(pytest)
+            rows.append(("tests: whole suite, one process", serial, serial / collect))
+        rows.append(("tests: goal, whole suite", 30.0, None))
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measurement':<{width}}  {'seconds':>8}  {'x floor':>8}   (median of {args.repeat}, {os.cpu_count()} cores)")

@@ -1,20 +1,29 @@
-"""Synthesize each environment once per test session; tests read the templates."""
+"""Synthesize each environment and the delivery app once per test run; tests read the templates.
+
+`make test` runs the suite on every core (pytest-xdist): the first worker to need an app
+synthesizes it into a folder all workers share, the others wait for it and read the files.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from app import build_app
-from config import EnvironmentConfig, available_environments, load_environment
+from app import build_app, build_delivery_app
+from config import EnvironmentConfig, available_environments, load_delivery, load_environment
+
+if TYPE_CHECKING:
+    from tests.support.iam_reference import Template
 
 ENVIRONMENTS = available_environments()
 
@@ -50,28 +59,82 @@ class SynthesizedEnvironment:
 
 
 def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> dict[str, SynthesizedEnvironment]:
-    assembly = build_app(configs, outdir=str(outdir)).synth()
+    build_app(configs, outdir=str(outdir)).synth()
+    return read_environments(configs, outdir)
+
+
+def read_environments(configs: list[EnvironmentConfig], outdir: Path) -> dict[str, SynthesizedEnvironment]:
+    """The stacks of each environment's nested assembly, from its manifest (no jsii needed)."""
     result: dict[str, SynthesizedEnvironment] = {}
     for config in configs:
-        stage = assembly.get_nested_assembly(f"assembly-{config.name}")
-        stacks = {
-            artifact.stack_name.removeprefix(f"{config.name}-"): SynthesizedStack(
-                environment=config.name,
-                name=artifact.stack_name.removeprefix(f"{config.name}-"),
-                template=json.loads((Path(stage.directory) / artifact.template_file).read_text()),
-                directory=Path(stage.directory),
-                template_file=artifact.template_file,
-            )
-            for artifact in stage.stacks
-        }
+        directory = outdir / f"assembly-{config.name}"
+        manifest = json.loads((directory / "manifest.json").read_text())
+        stacks: dict[str, SynthesizedStack] = {}
+        for artifact in manifest["artifacts"].values():
+            if artifact["type"] != "aws:cloudformation:stack":
+                continue
+            name = artifact["properties"]["stackName"].removeprefix(f"{config.name}-")
+            template_file = artifact["properties"]["templateFile"]
+            template = json.loads((directory / template_file).read_text())
+            stacks[name] = SynthesizedStack(config.name, name, template, directory, template_file)
         result[config.name] = SynthesizedEnvironment(config=config, stacks=stacks)
     return result
+
+
+def shared_assembly(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """``build(outdir)`` once per test run, whichever worker asks first; every worker gets the folder."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    target = base / name
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build fails
+        if not target.exists():
+            staging = base / f"{name}.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            build(staging)
+            staging.rename(target)  # complete or absent: a failed build is retried, never half-read
+    return target
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedEnvironment]:
     """Every environment of config/, synthesized once (cdk-nag runs inside synth)."""
-    return synthesize([load_environment(name) for name in ENVIRONMENTS], tmp_path_factory.mktemp("cdk.out"))
+    configs = [load_environment(name) for name in ENVIRONMENTS]
+    outdir = shared_assembly(tmp_path_factory, "environments.out", lambda out: build_app(configs, outdir=str(out)).synth())
+    return read_environments(configs, outdir)
+
+
+@pytest.fixture(scope="session")
+def delivery_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The delivery app (the pipeline and its copy of each stage it promotes through), synthesized once."""
+
+    def build(outdir: Path) -> None:
+        config = load_delivery()
+        build_delivery_app(config, [load_environment(name) for name in config.stages], outdir=str(outdir)).synth()
+
+    return shared_assembly(tmp_path_factory, "delivery.out", build)
+
+
+@pytest.fixture(scope="session")
+def every_template(synthesized: dict[str, SynthesizedEnvironment], delivery_assembly: Path) -> list[Template]:
+    """Every template a deploy creates: each environment's stacks, then the delivery app's."""
+    from tests.support.iam_reference import Template, assembly_templates, environment_of, link  # it imports this module
+
+    environments = link(
+        [
+            Template(
+                "environments",
+                f"{name}-{stack.name}",
+                f"{name}/{stack.name}",
+                stack.template,
+                environment_of(stack.directory, stack.template_file),
+            )
+            for name, environment in synthesized.items()
+            for stack in environment.stacks.values()
+        ]
+    )
+    return environments + link(list(assembly_templates(delivery_assembly, "delivery", "Delivery")))
 
 
 @pytest.fixture(scope="session")

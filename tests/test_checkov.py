@@ -20,13 +20,10 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from app import build_delivery_app
-from config import load_delivery, load_environment
 from ml_constructs.aws_facts.key_policies import CLOUDWATCH_LOGS
 from ml_constructs.checkov import MIN_REASON_LENGTH, skip_checkov
 from ml_constructs.pipeline import LOG_GROUP_PREFIX
-from tests.conftest import SynthesizedEnvironment
-from tests.support.iam_reference import Template, assembly_templates, environment_of, link
+from tests.support.iam_reference import Template
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
@@ -46,25 +43,8 @@ class Report:
 
 
 @pytest.fixture(scope="module")
-def templates(synthesized: dict[str, SynthesizedEnvironment], tmp_path_factory: pytest.TempPathFactory) -> list[Template]:
-    """The session's environment stacks and the delivery app (synthesized here: no fixture outside its test module)."""
-    environments = link(
-        [
-            Template(
-                "environments",
-                f"{name}-{stack.name}",
-                f"{name}/{stack.name}",
-                stack.template,
-                environment_of(stack.directory, stack.template_file),
-            )
-            for name, environment in synthesized.items()
-            for stack in environment.stacks.values()
-        ]
-    )
-    outdir = tmp_path_factory.mktemp("checkov-delivery")
-    config = load_delivery()
-    build_delivery_app(config, [load_environment(name) for name in config.stages], outdir=str(outdir)).synth()
-    return environments + link(list(assembly_templates(outdir, "delivery", "Delivery")))
+def templates(every_template: list[Template]) -> list[Template]:
+    return every_template
 
 
 @pytest.fixture(scope="module")

@@ -11,21 +11,18 @@ from cfnlint.api import ManualArgs, lint
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from app import build_delivery_app
-from config import load_delivery, load_environment
+from config import load_delivery
 from tests.test_compliance import IGNORED_CFN_LINT_RULES
 
 STACKS = ("Data", "Training", "BatchTransform", "Monitoring", "Inference")
 
 
 @pytest.fixture(scope="module")
-def delivery(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    outdir = tmp_path_factory.mktemp("delivery")
-    config = load_delivery()
-    assembly = build_delivery_app(config, [load_environment(name) for name in config.stages], outdir=str(outdir)).synth()
-    stage = assembly.get_nested_assembly("assembly-Delivery")
-    (stack,) = stage.stacks
-    return json.loads((Path(stage.directory) / stack.template_file).read_text()), outdir
+def delivery(delivery_assembly: Path) -> tuple[dict[str, Any], Path]:
+    stage = delivery_assembly / "assembly-Delivery"
+    manifest = json.loads((stage / "manifest.json").read_text())
+    (template_file,) = [a["properties"]["templateFile"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+    return json.loads((stage / template_file).read_text()), delivery_assembly
 
 
 def pipeline_of(template: dict[str, Any]) -> dict[str, Any]:

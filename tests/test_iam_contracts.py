@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from app import build_delivery_app
-from config import load_delivery, load_environment
 from ml_constructs.aws_facts.iam import NOT_TABULATED, ROLE_NEEDS, Grantee, RoleNeed, Target
-from tests.conftest import SynthesizedEnvironment
 from tests.support.iam_reference import (
     Binding,
     Environment,
@@ -32,10 +28,8 @@ from tests.support.iam_reference import (
     Statement,
     Template,
     arn_matches_format,
-    assembly_templates,
     bindings,
     covers,
-    environment_of,
     link,
     merge,
     policies,
@@ -56,27 +50,10 @@ def sar() -> Reference:
 
 
 @pytest.fixture(scope="module")
-def templates(synthesized: dict[str, SynthesizedEnvironment], tmp_path_factory: pytest.TempPathFactory) -> list[Template]:
-    """The session's environment stacks, plus the delivery app (synthesized once here: no fixture outside its test module)."""
-    environments = link(
-        [
-            Template(
-                "environments",
-                f"{name}-{stack.name}",
-                f"{name}/{stack.name}",
-                stack.template,
-                environment_of(stack.directory, stack.template_file),
-            )
-            for name, environment in synthesized.items()
-            for stack in environment.stacks.values()
-        ]
-    )
-    outdir = tmp_path_factory.mktemp("iam-delivery")
-    config = load_delivery()
-    build_delivery_app(config, [load_environment(name) for name in config.stages], outdir=str(outdir)).synth()
-    delivery = link(list(assembly_templates(Path(outdir), "delivery", "Delivery")))
+def templates(every_template: list[Template]) -> list[Template]:
+    delivery = [template for template in every_template if template.app == "delivery"]
     assert any(t.of_type("AWS::CodePipeline::Pipeline") for t in delivery), "the delivery app has no pipeline stack"
-    return environments + delivery
+    return every_template
 
 
 @pytest.fixture(scope="module")
