@@ -5,7 +5,16 @@
     python -m clients.promote promote --to dev                          # dev's newest approved version
     python -m clients.promote promote --to prod --from dev --version 7  # dev's version 7, into prod
 
-It writes ``inference.model.model_package_arn`` and ``inference.model.features``: the number of
+A promotion first copies the version's artifact into the target environment's own model bucket,
+under the write-once ``promoted/<source group>/<version>/model.tar.gz`` (a conditional write that S3
+refuses once the key exists; the bucket policy refuses any other write and every delete there),
+checking its SHA-256 as S3 stores it, and registers it as a version of the target's own registry
+(``Approved``: it is the copy of an approved version, which its metadata names). The endpoint then
+serves a file nobody can change, and not the trained one under ``training-jobs/``, which
+training jobs can still write.
+
+It writes ``inference.model.model_package_arn`` (the target's version), ``artifact_sha256`` and
+``inference.model.features``: the number of
 features the version was trained on, from the package's ``CustomerMetadataProperties``
 (``train:features``, recorded by the training pipeline with every final metric of the job);
 clients and batch runs check row widths against it. Then commit ``config/<env>.yaml`` and open a
@@ -17,6 +26,8 @@ approved or without its feature count, 1 any other AWS error.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,11 +70,15 @@ def choose(client: Any, group: str, version: int | None) -> dict[str, Any]:
     return chosen
 
 
-def feature_count(client: Any, group: str, package: dict[str, Any]) -> int:
-    """The ``train:features`` the package was registered with (ListModelPackages does not return metadata)."""
+def describe(client: Any, package: dict[str, Any]) -> dict[str, Any]:
     arn = package["ModelPackageArn"]
     with aws_errors(f"model package {arn} not found"):
-        properties = client.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
+        return client.describe_model_package(ModelPackageName=arn)  # type: ignore[no-any-return]
+
+
+def feature_count(described: dict[str, Any], group: str, package: dict[str, Any]) -> int:
+    """The ``train:features`` the package was registered with (ListModelPackages does not return metadata)."""
+    properties = described.get("CustomerMetadataProperties") or {}
     version = f"version {package['ModelPackageVersion']} of {group!r}"
     value = properties.get(FEATURES_PROPERTY)
     if value is None:
@@ -83,11 +98,73 @@ def feature_count(client: Any, group: str, package: dict[str, Any]) -> int:
     return int(count)
 
 
-SOURCE_KEYS = ("model_package_arn", "artifact_key", "framework_version")
+PROMOTED_PREFIX = "promoted/"
+"""The Data stack's write-once prefix of the model bucket (stacks.data_stack.PROMOTED_PREFIX)."""
+MAX_SINGLE_PUT = 5 * 1024**3
+"""PutObject's limit; conditional writes are enforced on the prefix, so no multipart upload."""
+
+
+def copy_artifact(s3: Any, source_url: str, bucket: str, key: str) -> tuple[str, str | None]:
+    """Copy ``source_url`` to ``s3://bucket/key`` once; returns its SHA-256 (hex) and version id.
+
+    PutObject with ``If-None-Match: *`` and the body's ``ChecksumSHA256``: S3 refuses the write if
+    the key exists (412) and stores the checksum it verified. A key that exists already is the
+    same version promoted before when its checksum matches; anything else is refused.
+    """
+    from botocore.exceptions import ClientError as BotoClientError
+
+    if not source_url.startswith("s3://") or "/" not in source_url[5:]:
+        raise ClientError(f"the version's ModelDataUrl {source_url!r} is not an S3 object", EXIT_REFUSED)
+    source_bucket, source_key = source_url[5:].split("/", 1)
+    with aws_errors(f"artifact {source_url} not found"):
+        body = s3.get_object(Bucket=source_bucket, Key=source_key)["Body"].read()
+    if len(body) > MAX_SINGLE_PUT:
+        raise ClientError(f"artifact {source_url} is larger than 5 GB, more than one conditional PutObject can write", EXIT_REFUSED)
+    digest = hashlib.sha256(body).digest()
+    checksum = base64.b64encode(digest).decode()
+    try:
+        written = s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", ChecksumSHA256=checksum)
+        return digest.hex(), written.get("VersionId")
+    except BotoClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            with aws_errors(f"bucket {bucket} not found"):
+                raise
+    with aws_errors(f"s3://{bucket}/{key} not found"):
+        existing = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    if existing.get("ChecksumSHA256") != checksum:
+        raise ClientError(
+            f"s3://{bucket}/{key} exists with other content: it is write-once, so this version cannot be promoted there", EXIT_REFUSED
+        )
+    return digest.hex(), existing.get("VersionId")
+
+
+def register_copy(registry: Any, group: str, package: dict[str, Any], artifact_url: str, sha256: str, version_id: str | None) -> str:
+    """A version of ``group`` serving the copy, approved (it is an approved version's copy)."""
+    (container,) = package["InferenceSpecification"]["Containers"]
+    copied = {k: v for k, v in container.items() if k in ("Image", "Framework", "FrameworkVersion")}
+    properties = dict(package.get("CustomerMetadataProperties") or {})
+    properties |= {"promoted_from": package["ModelPackageArn"], "artifact:sha256": sha256}
+    if version_id:
+        properties["artifact:version_id"] = version_id
+    with aws_errors(f"model package group {group!r} not found"):
+        return registry.create_model_package(
+            ModelPackageGroupName=group,
+            ModelPackageDescription=f"Promoted from {package['ModelPackageArn']}"[:1024],
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [{**copied, "ModelDataUrl": artifact_url}],
+                "SupportedContentTypes": package["InferenceSpecification"]["SupportedContentTypes"],
+                "SupportedResponseMIMETypes": package["InferenceSpecification"]["SupportedResponseMIMETypes"],
+            },
+            CustomerMetadataProperties=properties,
+        )["ModelPackageArn"]
+
+
+SOURCE_KEYS = ("model_package_arn", "artifact_key", "framework_version", "artifact_sha256")
 """What says where a served version comes from; a promotion replaces all of them with the package."""
 
 
-def write_model(config_path: Path, package_arn: str, features: int) -> tuple[str | None, int | None]:
+def write_model(config_path: Path, package_arn: str, features: int, sha256: str) -> tuple[str | None, int | None]:
     """Point ``inference.model`` at the package; returns the old source and feature count.
 
     The file is edited line by line where a YAML parser says the keys are, so that the diff of a
@@ -105,7 +182,7 @@ def write_model(config_path: Path, package_arn: str, features: int) -> tuple[str
     lines = text.splitlines(keepends=True)
     model = inference.get("model")
     if model is None:
-        _insert_model_block(lines, inference, package_arn, features)
+        _insert_model_block(lines, inference, package_arn, features, sha256)
         config_path.write_text("".join(lines), encoding="utf-8")
         return None, None
     if not isinstance(model, CommentedMap) or model.fa.flow_style():
@@ -126,9 +203,13 @@ def write_model(config_path: Path, package_arn: str, features: int) -> tuple[str
     else:
         first = min(edits) if edits else model.lc.line
         edits[first] = (edits.get(first) or "") + f"{indent}features: {features}\n"
+    pinned = f"{indent}artifact_sha256: {sha256}\n"
     if not present:
         first = min(model.lc.key(key)[0] for key in model)
-        edits[first] = f"{indent}model_package_arn: {package_arn}\n" + (edits.get(first) or lines[first])
+        edits[first] = f"{indent}model_package_arn: {package_arn}\n" + pinned + (edits.get(first) or lines[first])
+    else:
+        row = model.lc.key(present[0])[0]
+        edits[row] = (edits[row] or "") + pinned
     for row in sorted(edits, reverse=True):
         replacement = edits[row]
         lines[row : row + 1] = [replacement] if replacement else []
@@ -149,7 +230,7 @@ def _with_value(line: str, key: str, new_key: str, value: str) -> str:
     return f"{indent}{new_key}: {value}\n"
 
 
-def _insert_model_block(lines: list[str], inference: Any, package_arn: str, features: int) -> None:
+def _insert_model_block(lines: list[str], inference: Any, package_arn: str, features: int, sha256: str) -> None:
     """A ``model:`` block first in ``inference`` (in place of an empty ``model:`` key, if there is one)."""
     indent = " " * inference.lc.col
     step = " " * max(inference.lc.col, 2)
@@ -158,13 +239,18 @@ def _insert_model_block(lines: list[str], inference: Any, package_arn: str, feat
         del lines[first]
     else:
         first = min(inference.lc.key(key)[0] for key in inference)
-    lines[first:first] = [f"{indent}model:\n", f"{indent}{step}model_package_arn: {package_arn}\n", f"{indent}{step}features: {features}\n"]
+    lines[first:first] = [
+        f"{indent}model:\n",
+        f"{indent}{step}model_package_arn: {package_arn}\n",
+        f"{indent}{step}artifact_sha256: {sha256}\n",
+        f"{indent}{step}features: {features}\n",
+    ]
 
 
-def client_for(config: EnvironmentConfig) -> Any:
+def client_for(config: EnvironmentConfig, service: str = "sagemaker") -> Any:
     import boto3
 
-    return boto3.client("sagemaker", region_name=config.region)
+    return boto3.client(service, region_name=config.region)
 
 
 def list_versions(name: str, out: TextIO, config_dir: Path, client: Any = None) -> None:
@@ -174,7 +260,19 @@ def list_versions(name: str, out: TextIO, config_dir: Path, client: Any = None) 
         out.write(f"{package['ModelPackageVersion']}\t{package['CreationTime']:%Y-%m-%d %H:%M}\t{package['ModelPackageArn']}\n")
 
 
-def promote(to: str, source: str | None, version: int | None, out: TextIO, config_dir: Path, client: Any = None) -> None:
+def promote(
+    to: str,
+    source: str | None,
+    version: int | None,
+    out: TextIO,
+    config_dir: Path,
+    client: Any = None,
+    s3: Any = None,
+    target_client: Any = None,
+) -> None:
+    """``client`` reads the source registry, ``target_client`` (default: ``client``) registers in
+    the target's; with real credentials both are the target account's (the source shares its
+    registry, artifacts and key with it)."""
     target = environment(to, config_dir)
     origin = environment(source or to, config_dir)
     if origin.region != target.region:
@@ -190,16 +288,27 @@ def promote(to: str, source: str | None, version: int | None, out: TextIO, confi
         )
     registry = client or client_for(origin)
     package = choose(registry, origin.registry_name, version)
-    features = feature_count(registry, origin.registry_name, package)
+    described = describe(registry, package)
+    features = feature_count(described, origin.registry_name, package)
     path = config_dir / f"{target.name}.yaml"
     original = path.read_text(encoding="utf-8")
-    old, old_features = write_model(path, package["ModelPackageArn"], features)
+    # Refuse a config that cannot take the model before anything is copied or registered.
+    write_model(path, package["ModelPackageArn"], features, "0" * 64)
+    path.write_text(original, encoding="utf-8")
+    bucket, key = target.bucket_names["models"], f"{PROMOTED_PREFIX}{origin.registry_name}/{package['ModelPackageVersion']}/model.tar.gz"
+    (container,) = described["InferenceSpecification"]["Containers"]
+    sha256, version_id = copy_artifact(s3 or client_for(target, "s3"), container["ModelDataUrl"], bucket, key)
+    promoted = register_copy(
+        target_client or client or client_for(target), target.registry_name, described, f"s3://{bucket}/{key}", sha256, version_id
+    )
+    out.write(f"s3://{bucket}/{key}: sha256 {sha256} (version {version_id}); registered as {promoted}\n")
+    old, old_features = write_model(path, promoted, features, sha256)
     try:
         load_environment(target.name, config_dir)
     except ConfigError as error:
         path.write_text(original, encoding="utf-8")
         raise ClientError(f"not written, the result would not be valid: {error}", EXIT_INPUT) from None
-    out.write(f"{path.name}: inference.model.model_package_arn = {package['ModelPackageArn']} (was {old})\n")
+    out.write(f"{path.name}: inference.model.model_package_arn = {promoted} (was {old})\n")
     out.write(f"{path.name}: inference.model.features = {features} (was {old_features})\n")
     out.write("Commit it and open a pull request; the delivery pipeline deploys it.\n")
 
@@ -225,12 +334,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, config_dir: Path = CONFIG_DIR, client: Any = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    config_dir: Path = CONFIG_DIR,
+    client: Any = None,
+    s3: Any = None,
+    target_client: Any = None,
+) -> int:
     args = parse_args(argv)
     stream = out or sys.stdout
     if args.command == "list":
         return run_reporting_errors(lambda: list_versions(args.env, stream, config_dir, client))
-    return run_reporting_errors(lambda: promote(args.to, args.source, args.version, stream, config_dir, client))
+    return run_reporting_errors(lambda: promote(args.to, args.source, args.version, stream, config_dir, client, s3, target_client))
 
 
 if __name__ == "__main__":

@@ -246,6 +246,11 @@ class ModelVersion(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] | None = Field(
         None, description="container version for artifact_key (default: training.framework_version)"
     )
+    artifact_sha256: Annotated[str, AfterValidator(_matches(r"[0-9a-f]{64}", "64 lowercase hexadecimal digits"))] | None = Field(
+        None,
+        description="the SHA-256 of the promoted, write-once artifact (promote writes it; S3 stores the same checksum "
+        "with the object): Git records exactly which file the version serves",
+    )
     features: int = Field(
         ge=1,
         le=100000,

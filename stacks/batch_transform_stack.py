@@ -31,6 +31,7 @@ class BatchTransformStack(Stack):
         model_artifacts: SecureBucket,
         batch_bucket: SecureBucket,
         encryption_key: kms.IKey,
+        notification_key: kms.IKey,
         notification_emails: list[str],
         retain: bool,
         **kwargs: Any,
@@ -54,7 +55,7 @@ class BatchTransformStack(Stack):
         self.notifications = NotificationTopic(
             self,
             "Notifications",
-            NotificationTopicProps(display_name=f"{prefix} batch transform", encryption_key=encryption_key, emails=notification_emails),
+            NotificationTopicProps(display_name=f"{prefix} batch transform", encryption_key=notification_key, emails=notification_emails),
         )
         self.pipeline = TransformPipeline(
             self,
@@ -93,6 +94,7 @@ class BatchTransformStack(Stack):
                 state_machine=self.pipeline.state_machine,
                 what="Transform",
                 input_key="input",
+                name_prefix=f"{prefix}-batch",
                 schedule_expression=batch.schedule.expression if batch.schedule else None,
                 scheduled_folder=batch.schedule.input if batch.schedule else None,
             ),

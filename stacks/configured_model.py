@@ -15,7 +15,8 @@ from ml_constructs.iam import SageMakerLogKind
 from ml_constructs.images import xgboost_image
 from ml_constructs.model import HostedModel, HostedModelProps, ModelSource
 from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
-from stacks.data_stack import TRAINING_JOBS_PREFIX, data_key_alias
+from ml_constructs.storage import resource_account
+from stacks.data_stack import PROMOTED_PREFIX, TRAINING_JOBS_PREFIX, data_key_alias
 
 
 class ConfiguredModel(Construct):
@@ -46,10 +47,12 @@ class ConfiguredModel(Construct):
         self.role.allow_image_pull(registry_account, repository)
         self.role.allow_volume_encryption(encryption_key)
         if model.model_package_arn:
-            # Packages registered by the training pipeline point into training-jobs/.
+            # A version of this environment's registry serves a promoted artifact: the write-once
+            # copy promotion made (clients/promote.py), never a trained one under training-jobs/,
+            # which training jobs can still write. A package pointing elsewhere fails to deploy.
             source_account = model.model_package_arn.split(":")[4]
             if source_account == Stack.of(self).account:
-                model_artifacts.grant_read_prefix(self.role, TRAINING_JOBS_PREFIX)
+                model_artifacts.grant_read_prefix(self.role, PROMOTED_PREFIX)
             else:
                 self._read_artifacts_of_another_account(model.model_package_arn)
             source = ModelSource(model_package_arn=model.model_package_arn)
@@ -82,7 +85,10 @@ class ConfiguredModel(Construct):
         partition = partition_of(stack.region)
         artifacts = f"arn:{partition}:s3:::{bucket_name(prefix, 'models', account, stack.region)}/{TRAINING_JOBS_PREFIX}*"
         keys = f"arn:{partition}:kms:{stack.region}:{account}:key/*"
-        self.role.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts]))
+        # By name, in another account: s3:ResourceAccount keeps the grant on that account's bucket.
+        self.role.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts], conditions=resource_account(account))
+        )
         self.role.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:Decrypt"],

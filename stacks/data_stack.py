@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 
 from config.schema import DataConfig, bucket_name
 from constructs import Construct
@@ -27,10 +28,16 @@ BATCH_INPUT_PREFIX = "input/"
 """Input sets land in ``input/<set>/`` with a ``_SUCCESS`` marker; predictions go to ``output/<set>/``."""
 BATCH_OUTPUT_PREFIX = "output/"
 BATCH_MANIFEST_PREFIX = "manifests/"
+PROMOTED_PREFIX = "promoted/"
+"""Write-once: what an environment serves, copied here by promotion (``promoted/<group>/<version>/model.tar.gz``)."""
 
 
 def data_key_alias(prefix: str) -> str:
     return f"{prefix}-data"
+
+
+def notification_key_alias(prefix: str) -> str:
+    return f"{prefix}-notifications"
 
 
 class DataStack(Stack):
@@ -55,16 +62,21 @@ class DataStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = RemovalPolicy.RETAIN if data.retain else RemovalPolicy.DESTROY
 
-        self.key = EncryptionKey(
-            self,
-            "DataKey",
-            EncryptionKeyProps(
-                alias=data_key_alias(prefix),
-                description=f"Encrypts {prefix} training data, model artifacts, batch data and job volumes",
-                removal_policy=removal_policy,
-                pending_window_days=30 if data.retain else 7,
-            ),
-        ).key
+        def key(construct_id: str, alias: str, description: str) -> kms.IKey:
+            """Every key of the environment: yearly rotation, kept with the data in production."""
+            props = EncryptionKeyProps(
+                alias=alias, description=description, removal_policy=removal_policy, pending_window_days=30 if data.retain else 7
+            )
+            return EncryptionKey(self, construct_id, props).key
+
+        self.key = key("DataKey", data_key_alias(prefix), f"Encrypts {prefix} training data, model artifacts, batch data and job volumes")
+        # Notification topics get a key of their own: CloudWatch must be allowed to use a topic's
+        # key to publish alarms to it, and that must not make it a user of the data key.
+        self.notification_key = key(
+            "NotificationKey",
+            notification_key_alias(prefix),
+            f"Encrypts {prefix} notification topics (pipeline outcomes, alarms); no data or models",
+        )
         self.access_logs = AccessLogsBucket(
             self, "AccessLogs", AccessLogsBucketProps(removal_policy=removal_policy, log_retention_days=data.access_log_retention_days)
         )
@@ -90,6 +102,8 @@ class DataStack(Stack):
 
         self.training_data = data_bucket("TrainingData", "data", event_bridge_enabled=True, lifecycle=durable)
         self.model_artifacts = data_bucket("ModelArtifacts", "models", lifecycle=durable)
+        # The artifacts endpoints serve: created once by a promotion, never changed or deleted.
+        self.model_artifacts.make_write_once(PROMOTED_PREFIX)
         if artifacts_shared_with:
             # Environments in these accounts serve versions registered here (see registry.shared_with_accounts).
             self.model_artifacts.share_read_prefix(TRAINING_JOBS_PREFIX, artifacts_shared_with)

@@ -17,10 +17,14 @@ from aws_cdk import aws_iam as iam
 
 from config.schema import DeliveryConfig, EnvironmentConfig
 from constructs import Construct
-from ml_constructs.delivery import acknowledge_cdk_pipeline_findings, grant_connection_with_its_own_prefix
+from ml_constructs.delivery import (
+    acknowledge_cdk_pipeline_findings,
+    bind_service_roles_to_account,
+    grant_connection_with_its_own_prefix,
+)
 from ml_constructs.nag import partition_of
 from stacks.environment_stage import EnvironmentStage
-from stacks.inference_stack import smoke_test_role_name
+from stacks.inference_stack import smoke_test_role_name, smoke_test_runner_role_name
 
 SMOKE_TEST_ROWS = "clients/smoke_rows.csv"
 """Rows the smoke test sends: features only, in the data contract of the served model."""
@@ -74,6 +78,7 @@ class DeliveryStack(Stack):
             self.stages.append(stage)
         acknowledge_cdk_pipeline_findings(self.pipeline)
         grant_connection_with_its_own_prefix(self.pipeline, delivery.connection_arn)
+        bind_service_roles_to_account(self.pipeline)
 
     def _smoke_test(self, source: pipelines.CodePipelineSource, stage: EnvironmentStage, config: EnvironmentConfig) -> pipelines.Step:
         assert stage.inference is not None
@@ -91,5 +96,15 @@ class DeliveryStack(Stack):
                 f'python -m clients.predict --endpoint "$ENDPOINT_NAME" --region {config.region} --features {features} '
                 f"--assume-role {role_arn} {SMOKE_TEST_ROWS}"
             ],
+            # A role with a known name: the environment's smoke-test role trusts this one only.
+            role=iam.Role(
+                self.pipeline,  # with the pipeline's own roles: their acknowledgments apply to it too
+                f"SmokeTestRunner-{config.name}",
+                role_name=smoke_test_runner_role_name(config.prefix),
+                description=f"Runs the {config.name} smoke test (CodeBuild)",
+                assumed_by=iam.ServicePrincipal(
+                    "codebuild.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+                ),
+            ),
             role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])],
         )

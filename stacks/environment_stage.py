@@ -59,6 +59,7 @@ class EnvironmentStage(Stage):
             training_data=self.data.training_data,
             model_artifacts=self.data.model_artifacts,
             encryption_key=self.data.key,
+            notification_key=self.data.notification_key,
             notification_emails=config.notifications.emails,
             retain=config.data.retain,
             registry_shared_with=config.registry.shared_with_accounts,
@@ -80,6 +81,7 @@ class EnvironmentStage(Stage):
                 model_artifacts=self.data.model_artifacts,
                 batch_bucket=self.data.batch,
                 encryption_key=self.data.key,
+                notification_key=self.data.notification_key,
                 notification_emails=config.notifications.emails,
                 retain=config.data.retain,
                 **common("BatchTransform"),
@@ -91,14 +93,21 @@ class EnvironmentStage(Stage):
             "Monitoring",
             prefix=config.prefix,
             monitoring=config.monitoring,
-            encryption_key=self.data.key,
-            training_pipeline=self.training.pipeline.state_machine,
-            batch_pipeline=self.batch.pipeline.state_machine if self.batch else None,
+            notification_key=self.data.notification_key,
+            training_pipeline_arn=self.training.pipeline.state_machine_arn,
+            batch_pipeline_arn=self.batch.pipeline.state_machine_arn if self.batch else None,
             endpoint=EndpointMetrics(config.endpoint_name, VARIANT_NAME) if variant else None,
             endpoint_vcpus=vcpus(variant.instance_type) if isinstance(variant, InstanceVariant) else None,
             endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
             **common("Monitoring"),
         )
+
+        # Monitoring names the pipelines by their literal ARNs. Deploying it first means that a
+        # Monitoring stack of an earlier version, which imported them from these stacks, lets go
+        # of those exports before the pipelines' stacks drop them.
+        self.training.add_stack_dependency(self.monitoring)
+        if self.batch:
+            self.batch.add_stack_dependency(self.monitoring)
 
         self.inference: InferenceStack | None = None
         if model:

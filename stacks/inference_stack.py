@@ -21,6 +21,7 @@ from ml_constructs.endpoint import (
     TrafficShift,
 )
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps, ScheduledCapacity
+from ml_constructs.nag import partition_of
 from stacks.configured_model import ConfiguredModel
 from stacks.data_stack import DATA_CAPTURE_PREFIX
 
@@ -35,6 +36,12 @@ def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | Serverless
 def smoke_test_role_name(prefix: str) -> str:
     """Stable, so that the delivery pipeline (another account, maybe) can name it without a lookup."""
     return f"{prefix}-endpoint-smoke-test"
+
+
+def smoke_test_runner_role_name(prefix: str) -> str:
+    """The delivery pipeline's CodeBuild role for this environment's smoke test (in the tooling
+    account): the one principal the smoke-test role trusts."""
+    return f"{prefix}-smoke-test-runner"
 
 
 class InferenceStack(Stack):
@@ -135,7 +142,20 @@ class InferenceStack(Stack):
                 self,
                 "SmokeTestRole",
                 role_name=smoke_test_role_name(prefix),
-                assumed_by=iam.AccountPrincipal(smoke_test_account),
+                # Not the whole tooling account: only the smoke test's own CodeBuild role. Matched
+                # by aws:PrincipalArn rather than named as the principal, so that the trust stays
+                # valid if that role is re-created (IAM User Guide, "AWS JSON policy elements:
+                # Principal", role principals are converted to the role's unique id,
+                # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+                assumed_by=iam.PrincipalWithConditions(
+                    iam.AccountPrincipal(smoke_test_account),
+                    {
+                        "ArnEquals": {
+                            "aws:PrincipalArn": f"arn:{partition_of(self.region)}:iam::{smoke_test_account}:role/"
+                            f"{smoke_test_runner_role_name(prefix)}"
+                        }
+                    },
+                ),
                 description=f"Assumed by the delivery pipeline's smoke test to call {self.endpoint.endpoint_name}",
             )
             self.endpoint.grant_invoke(smoke_test)

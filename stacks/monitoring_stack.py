@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_stepfunctions as sfn
 
 from config.schema import MonitoringConfig
 from constructs import Construct
@@ -35,9 +34,9 @@ class MonitoringStack(Stack):
         *,
         prefix: str,
         monitoring: MonitoringConfig,
-        encryption_key: kms.IKey,
-        training_pipeline: sfn.IStateMachine,
-        batch_pipeline: sfn.IStateMachine | None,
+        notification_key: kms.IKey,
+        training_pipeline_arn: str,
+        batch_pipeline_arn: str | None,
         endpoint: EndpointMetrics | None,
         endpoint_vcpus: int | None,
         endpoint_gpus: int,
@@ -47,12 +46,13 @@ class MonitoringStack(Stack):
         self.topic = NotificationTopic(
             self,
             "AlarmTopic",
-            NotificationTopicProps(display_name=f"{prefix} alarms", encryption_key=encryption_key, emails=monitoring.alarm_emails),
+            NotificationTopicProps(display_name=f"{prefix} alarms", encryption_key=notification_key, emails=monitoring.alarm_emails),
         )
         for url in monitoring.alarm_https_endpoints:
             self.topic.topic.add_subscription(subscriptions.UrlSubscription(url))
-        # CloudWatch publishes to the KMS-encrypted topic with its service principal.
-        self.topic.allow_service("cloudwatch.amazonaws.com")
+        # CloudWatch publishes with its service principal, for this environment's alarms only
+        # (every alarm here is named <prefix>-<slug>, see AlarmFactory).
+        self.topic.allow_alarms(prefix)
 
         self.monitoring = ModelMonitoring(
             self,
@@ -88,17 +88,17 @@ class MonitoringStack(Stack):
         self.monitoring.monitor_pipeline(
             "Training pipeline",
             "training-pipeline",
-            PipelineMetrics(training_pipeline.state_machine_arn),
+            PipelineMetrics(training_pipeline_arn),
             ServiceIntegrationMetrics("arn:aws:states:::sagemaker:createTrainingJob.sync"),
             "Training job",
             "open the failed execution in Step Functions; its failure notification carries the cause "
             "(bad dataset, quality gate, job error).",
         )
-        if batch_pipeline:
+        if batch_pipeline_arn:
             self.monitoring.monitor_pipeline(
                 "Batch pipeline",
                 "batch-pipeline",
-                PipelineMetrics(batch_pipeline.state_machine_arn),
+                PipelineMetrics(batch_pipeline_arn),
                 ServiceIntegrationMetrics("arn:aws:states:::sagemaker:createTransformJob.sync"),
                 "Transform job",
                 "open the failed execution in Step Functions, then the transform job's logs in /aws/sagemaker/TransformJobs.",

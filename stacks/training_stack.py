@@ -23,6 +23,11 @@ from training_scripts.metric_log import FAILURE_PREFIX, metric_definitions
 TRAINING_SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "training_scripts"
 
 
+def job_folder_pattern(prefix: str) -> str:
+    """The folders of the training pipeline's jobs, named ``<prefix>-<execution>``."""
+    return f"{prefix}-*/"
+
+
 class TrainingStack(Stack):
     def __init__(
         self,
@@ -34,6 +39,7 @@ class TrainingStack(Stack):
         training_data: SecureBucket,
         model_artifacts: SecureBucket,
         encryption_key: kms.IKey,
+        notification_key: kms.IKey,
         notification_emails: list[str],
         retain: bool,
         registry_shared_with: list[str],
@@ -47,10 +53,20 @@ class TrainingStack(Stack):
             self, "TrainingJobRole", SageMakerExecutionRoleProps(description="Runs the XGBoost training jobs", log_kinds=("TrainingJobs",))
         )
         training_data.grant_read_prefix(training_role, TRAINING_PREFIX)
-        model_artifacts.grant_write_prefix(training_role, TRAINING_JOBS_PREFIX)
+        # What a job of this pipeline writes, and nothing else: SageMaker puts the model (and the
+        # output data archive) in <S3OutputPath>/<job name>/output/ (SageMaker Developer Guide,
+        # "How Amazon SageMaker AI Provides Training Information", /opt/ml/model and
+        # /opt/ml/output/data are uploaded there, https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html),
+        # checkpoints to the job's CheckpointConfig.S3Uri (checkpoints/<job name>/), and the
+        # profiler is off (ProfilerConfig.DisableProfiler). Jobs are named <prefix>-<execution>:
+        # one role serves every job, and SageMaker's session carries no job name an IAM policy
+        # could match, so two jobs of this pipeline are not kept apart by IAM. What is served
+        # never lives here: promotion copies it to the write-once promoted/ prefix.
+        job_folders = job_folder_pattern(prefix)
+        model_artifacts.grant_write_prefix(training_role, TRAINING_JOBS_PREFIX, within=f"{job_folders}output/")
         if training.spot.enabled:
-            model_artifacts.grant_read_prefix(training_role, CHECKPOINTS_PREFIX)
-            model_artifacts.grant_write_prefix(training_role, CHECKPOINTS_PREFIX)
+            model_artifacts.grant_read_prefix(training_role, CHECKPOINTS_PREFIX, within=job_folders)
+            model_artifacts.grant_write_prefix(training_role, CHECKPOINTS_PREFIX, within=job_folders)
         training_role.allow_image_pull(registry_account, repository)
         training_role.allow_volume_encryption(encryption_key)
 
@@ -60,7 +76,7 @@ class TrainingStack(Stack):
             "ModelRole",
             SageMakerExecutionRoleProps(description="Hosts models trained by the pipeline", log_kinds=("Endpoints", "TransformJobs")),
         )
-        model_artifacts.grant_read_prefix(model_role, TRAINING_JOBS_PREFIX)
+        model_artifacts.grant_read_prefix(model_role, TRAINING_JOBS_PREFIX, within=f"{job_folders}output/")
         model_role.allow_image_pull(inference_registry, inference_repository)
         model_role.allow_volume_encryption(encryption_key)
 
@@ -70,7 +86,7 @@ class TrainingStack(Stack):
         self.notifications = NotificationTopic(
             self,
             "Notifications",
-            NotificationTopicProps(display_name=f"{prefix} training pipeline", encryption_key=encryption_key, emails=notification_emails),
+            NotificationTopicProps(display_name=f"{prefix} training pipeline", encryption_key=notification_key, emails=notification_emails),
         )
         # On the pipeline's jobs and models, and on the group (which its versions take as theirs).
         pipeline_tags = {"pipeline": f"{prefix}-training"}
@@ -134,6 +150,7 @@ class TrainingStack(Stack):
                 state_machine=self.pipeline.state_machine,
                 what="Train on",
                 input_key="dataset",
+                name_prefix=f"{prefix}-training",
                 schedule_expression=training.schedule.expression if training.schedule else None,
                 scheduled_folder=training.schedule.dataset if training.schedule else None,
             ),

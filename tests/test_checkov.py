@@ -138,7 +138,7 @@ def test_pipeline_logs_are_encrypted_with_the_environment_key_for_those_log_grou
     for data in (t for t in environments if t.where.endswith("/Data")):
         name = data.where.split("/")[0]
         region, account = data.env.region, data.env.account
-        (key,) = data.of_type("AWS::KMS::Key")
+        (key,) = [logical for logical in data.of_type("AWS::KMS::Key") if logical.startswith("DataKey")]
         key_arn = data.render({"Fn::GetAtt": [key, "Arn"]})
         groups = {
             f"arn:aws:logs:{region}:{account}:log-group:{properties['LogGroupName']}": t.render(properties.get("KmsKeyId"))

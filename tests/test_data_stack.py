@@ -18,15 +18,21 @@ def bucket(stack: SynthesizedStack, logical_prefix: str) -> dict[str, Any]:
     return found["Properties"]
 
 
+def data_key(stack: SynthesizedStack) -> dict[str, Any]:
+    """The key of data and models (the notification topics have a key of their own)."""
+    (key,) = [k for name, k in stack.resources("AWS::KMS::Key").items() if name.startswith("DataKey")]
+    return key
+
+
 @pytest.fixture(params=["dev", "prod"], scope="module")
 def data(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedEnvironment]) -> SynthesizedStack:
     return synthesized[request.param]["Data"]
 
 
 def test_key_rotates_and_has_an_alias(data: SynthesizedStack) -> None:
-    assert data.resource("AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
-    alias = data.resource("AWS::KMS::Alias")["Properties"]["AliasName"]
-    assert alias == f"alias/mlops-{data.environment}-data"
+    assert all(key["Properties"]["EnableKeyRotation"] is True for key in data.resources("AWS::KMS::Key").values())
+    aliases = sorted(a["Properties"]["AliasName"] for a in data.resources("AWS::KMS::Alias").values())
+    assert aliases == [f"alias/mlops-{data.environment}-data", f"alias/mlops-{data.environment}-notifications"]
 
 
 def test_data_buckets_use_the_customer_managed_key_with_bucket_keys(data: SynthesizedStack) -> None:
@@ -107,7 +113,7 @@ def test_prod_retains_data_and_dev_may_be_torn_down(dev: SynthesizedEnvironment,
             for resource in environment["Data"].resources(resource_type).values():
                 assert resource["DeletionPolicy"] == policy
                 assert resource["UpdateReplacePolicy"] == policy
-    assert prod["Data"].resource("AWS::KMS::Key")["Properties"]["PendingWindowInDays"] == 30
+    assert data_key(prod["Data"])["Properties"]["PendingWindowInDays"] == 30
 
 
 def test_termination_protection_follows_config(synthesized: dict[str, SynthesizedEnvironment]) -> None:
@@ -133,9 +139,7 @@ def test_dev_shares_only_trained_models_with_the_accounts_in_config(dev: Synthes
     (shared,) = bucket_statements
     assert shared["Action"] == "s3:GetObject"
     assert shared["Resource"]["Fn::Join"][1][1] == "/training-jobs/*"
-    key_statements = [
-        s for s in dev["Data"].resource("AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal") == prod_root
-    ]
+    key_statements = [s for s in data_key(dev["Data"])["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal") == prod_root]
     assert key_statements == [
         {
             "Action": "kms:Decrypt",

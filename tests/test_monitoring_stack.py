@@ -169,8 +169,9 @@ def test_alarm_topic_is_encrypted_tls_only_and_lets_cloudwatch_publish(monitorin
     assert emails == load_environment(monitoring.environment).monitoring.alarm_emails
 
 
-def test_key_lets_cloudwatch_encrypt_alarm_notifications(synthesized: dict[str, SynthesizedEnvironment]) -> None:
-    key = synthesized["prod"]["Data"].resource("AWS::KMS::Key")
+def test_the_notification_key_lets_cloudwatch_encrypt_alarm_notifications(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    keys = synthesized["prod"]["Data"].resources("AWS::KMS::Key")
+    (key,) = [k for name, k in keys.items() if name.startswith("NotificationKey")]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     assert any(
         s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import shutil
 from collections.abc import Iterator
@@ -20,6 +21,10 @@ from config.loader import CONFIG_DIR
 REGION = "eu-west-1"
 DEV_ACCOUNT = "111111111111"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+DEV_MODELS, PROD_MODELS = "mlops-dev-models-111111111111-eu-west-1", "mlops-prod-models-222222222222-eu-west-1"
+ARTIFACT_KEY = "training-jobs/mlops-dev-0f8fad5b/output/model.tar.gz"
+ARTIFACT = b"a trained model archive"
+SHA256 = hashlib.sha256(ARTIFACT).hexdigest()
 
 
 @pytest.fixture
@@ -40,7 +45,7 @@ def register(client: Any, status: str, properties: dict[str, str] | None, group:
         ModelPackageGroupName=group,
         ModelApprovalStatus=status,
         InferenceSpecification={
-            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/training-jobs/j/output/model.tar.gz"}],
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://{DEV_MODELS}/{ARTIFACT_KEY}"}],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
@@ -53,9 +58,13 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """dev's model registry with versions 1 (approved), 2 (rejected), 3 (approved, 31 features), 4 (pending)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)  # dev's registry is in dev's account
     with mock_aws():
-        client = boto3.client("sagemaker", region_name=REGION)
+        client = prod_registry(DEV_ACCOUNT)  # dev's registry is in dev's account
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (DEV_MODELS, PROD_MODELS):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=DEV_MODELS, Key=ARTIFACT_KEY, Body=ARTIFACT)
         client.create_model_package_group(ModelPackageGroupName="mlops-dev-xgboost")
         for status, features in (("Approved", "30"), ("Rejected", "30"), ("Approved", "31"), ("PendingManualApproval", "31")):
             register(client, status, metadata(features))
@@ -78,9 +87,36 @@ def arn(client: Any, version: int) -> str:
     )
 
 
+def prod_registry(account: str = "222222222222") -> Any:
+    """A SageMaker client in prod's account (moto keeps accounts apart by the credentials STS issues)."""
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/promoter", RoleSessionName="promote"
+    )["Credentials"]
+    return boto3.client(
+        "sagemaker",
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 def run(argv: list[str], config_dir: Path, client: Any) -> tuple[int, str]:
     out = io.StringIO()
-    return promote.main(argv, out=out, config_dir=config_dir, client=client), out.getvalue()
+    s3 = boto3.client("s3", region_name=REGION)
+
+    def account_of(option: str) -> Any:
+        return prod_registry() if option in argv and argv[argv.index(option) + 1] == "prod" else client
+
+    source = account_of("--from") if "--from" in argv else account_of("--to")
+    return promote.main(argv, out=out, config_dir=config_dir, client=source, s3=s3, target_client=account_of("--to")), out.getvalue()
+
+
+def promoted(client: Any, group: str = "mlops-dev-xgboost") -> str:
+    """The version a promotion registered: the newest of the target's group."""
+    client = prod_registry() if group == "mlops-prod-xgboost" else client
+    summaries = client.list_model_packages(ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending")
+    return str(summaries["ModelPackageSummaryList"][0]["ModelPackageArn"])
 
 
 def test_lists_approved_versions_newest_first(registry: Any, config_dir: Path) -> None:
@@ -96,7 +132,8 @@ def test_promotes_the_newest_approved_version_into_the_config_keeping_its_commen
     after = (config_dir / "dev.yaml").read_text()
     model = load_environment("dev", config_dir).inference.model  # type: ignore[union-attr]
     assert model is not None
-    assert (model.model_package_arn, model.features) == (arn(registry, 3), 31), "the package's train:features"
+    assert (model.model_package_arn, model.features) == (promoted(registry), 31), "the package's train:features"
+    assert model.artifact_sha256 == SHA256
     assert "artifact_key" not in after
     assert "# Development: cheap, disposable." in after
     assert "# managed spot training: up to 90% cheaper" in after
@@ -106,11 +143,12 @@ def test_promotes_the_newest_approved_version_into_the_config_keeping_its_commen
     assert "#" in features_line, "dev.yaml comments its feature count"
     assert [line for line in changed[2:] if line.startswith("-")] == [f"-{artifact_line}", f"-{features_line}"]
     assert [line for line in changed[2:] if line.startswith("+")] == [
-        f"+    model_package_arn: {arn(registry, 3)}",
+        f"+    model_package_arn: {promoted(registry)}",
+        f"+    artifact_sha256: {SHA256}",
         "+" + features_line.replace("features: 30", "features: 31"),
-    ], "two lines replaced, the comment kept"
-    assert out.splitlines()[:2] == [
-        f"dev.yaml: inference.model.model_package_arn = {arn(registry, 3)} (was {artifact_line.split(': ')[1]})",
+    ], "two lines replaced and the checksum pinned, the comment kept"
+    assert out.splitlines()[1:3] == [
+        f"dev.yaml: inference.model.model_package_arn = {promoted(registry)} (was {artifact_line.split(': ')[1]})",
         "dev.yaml: inference.model.features = 31 (was 30)",
     ]
 
@@ -122,6 +160,8 @@ def changed_lines(before: str, after: str) -> list[str]:
 @pytest.mark.parametrize("name", ["dev.yaml", "prod.yaml"])
 def test_a_promotion_changes_only_the_lines_of_the_model(registry: Any, config_dir: Path, name: str) -> None:
     """prod.yaml indents its lists under their key (a YAML dump would re-indent them); odd spacing elsewhere stays too."""
+    prod_registry().create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
+    register(prod_registry(), "Approved", metadata("30"), group="mlops-prod-xgboost")  # prod.yaml's version 1
     path = config_dir / name
     path.write_text(path.read_text().replace("tags:\n", "tags:      # aligned   oddly\n").replace("monitoring:\n", "monitoring:\n\n\n"))
     before = path.read_text()
@@ -129,10 +169,11 @@ def test_a_promotion_changes_only_the_lines_of_the_model(registry: Any, config_d
     changed = changed_lines(before, path.read_text())
     removed = [line[1:] for line in changed if line.startswith("-")]
     added = [line[1:] for line in changed if line.startswith("+")]
-    assert len(removed) == len(added) == 2, changed
+    assert len(removed) == len(added) - 1 == 2, changed
     assert [line.split(":")[0] for line in removed] == ["    model_package_arn" if "prod" in name else "    artifact_key", "    features"]
-    assert added[0] == f"    model_package_arn: {arn(registry, 3)}"
-    assert added[1] == removed[1].replace("features: 30", "features: 31"), "the comment kept in its column"
+    group = "mlops-prod-xgboost" if "prod" in name else "mlops-dev-xgboost"
+    assert added[:2] == [f"    model_package_arn: {promoted(registry, group)}", f"    artifact_sha256: {SHA256}"]
+    assert added[2] == removed[1].replace("features: 30", "features: 31"), "the comment kept in its column"
 
 
 def test_an_empty_model_key_is_filled_in(registry: Any, config_dir: Path) -> None:
@@ -142,16 +183,17 @@ def test_an_empty_model_key_is_filled_in(registry: Any, config_dir: Path) -> Non
     (config_dir / "dev.yaml").write_text(text)
     assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
     changed = changed_lines(text, (config_dir / "dev.yaml").read_text())
-    assert changed == [f"+    model_package_arn: {arn(registry, 3)}", "+    features: 31"]
+    assert changed == [f"+    model_package_arn: {promoted(registry)}", f"+    artifact_sha256: {SHA256}", "+    features: 31"]
 
 
 def test_promotes_a_chosen_version_from_dev_to_prod(registry: Any, config_dir: Path) -> None:
+    prod_registry().create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
     before = (config_dir / "prod.yaml").read_text()
     code, _ = run(["promote", "--to", "prod", "--from", "dev", "--version", "1"], config_dir, registry)
     assert code == 0
     model = load_environment("prod", config_dir).inference.model  # type: ignore[union-attr]
     assert model is not None
-    assert (model.model_package_arn, model.features) == (arn(registry, 1), 30)
+    assert (model.model_package_arn, model.features) == (promoted(registry, "mlops-prod-xgboost"), 30)
     features_line = next(line for line in before.splitlines() if line.strip().startswith("features:"))
     assert features_line.replace(features_line.split("#")[0], "") in (config_dir / "prod.yaml").read_text(), "its comment kept"
     assert load_environment("dev", config_dir).inference.model.artifact_key  # type: ignore[union-attr]
@@ -201,7 +243,7 @@ def test_promotes_into_an_inference_section_without_a_model(registry: Any, confi
     assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
     model = load_environment("dev", config_dir).inference.model  # type: ignore[union-attr]
     assert model is not None
-    assert (model.model_package_arn, model.features) == (arn(registry, 3), 31)
+    assert (model.model_package_arn, model.features) == (promoted(registry), 31)
 
 
 @pytest.mark.parametrize(
@@ -228,6 +270,38 @@ def test_unknown_group(registry: Any, config_dir: Path, capsys: pytest.CaptureFi
 
 
 def test_nothing_approved(registry: Any, config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    registry.create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
+    prod_registry().create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
     assert run(["promote", "--to", "prod"], config_dir, registry)[0] == 3
     assert capsys.readouterr().err == "error: no approved version in 'mlops-prod-xgboost': approve one in the model registry first\n"
+
+
+def test_a_promotion_serves_a_write_once_copy_in_the_targets_own_bucket_and_registry(registry: Any, config_dir: Path) -> None:
+    """The copy is the file prod serves: in prod's bucket under promoted/, its checksum stored by S3
+    and pinned in Git; dev rewriting its trained artifact afterwards changes nothing prod serves."""
+    prod_registry().create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
+    s3 = boto3.client("s3", region_name=REGION)
+    assert run(["promote", "--to", "prod", "--from", "dev", "--version", "3"], config_dir, registry)[0] == 0
+    model = load_environment("prod", config_dir).inference.model  # type: ignore[union-attr]
+    package = prod_registry().describe_model_package(ModelPackageName=model.model_package_arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    (container,) = package["InferenceSpecification"]["Containers"]
+    key = "promoted/mlops-dev-xgboost/3/model.tar.gz"
+    assert container["ModelDataUrl"] == f"s3://{PROD_MODELS}/{key}"
+    assert package["CustomerMetadataProperties"]["promoted_from"] == arn(registry, 3)
+    assert package["CustomerMetadataProperties"]["artifact:sha256"] == SHA256 == model.artifact_sha256
+    s3.put_object(Bucket=DEV_MODELS, Key=ARTIFACT_KEY, Body=b"rewritten after approval")
+    assert s3.get_object(Bucket=PROD_MODELS, Key=key)["Body"].read() == ARTIFACT
+
+
+def test_a_promoted_key_is_never_overwritten(registry: Any, config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prod_registry().create_model_package_group(ModelPackageGroupName="mlops-prod-xgboost")
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=PROD_MODELS, Key="promoted/mlops-dev-xgboost/3/model.tar.gz", Body=b"something else")
+    before = (config_dir / "prod.yaml").read_text()
+    assert run(["promote", "--to", "prod", "--from", "dev", "--version", "3"], config_dir, registry)[0] == 5
+    assert capsys.readouterr().err == (
+        f"error: s3://{PROD_MODELS}/promoted/mlops-dev-xgboost/3/model.tar.gz exists with other content: it is write-once, "
+        "so this version cannot be promoted there\n"
+    )
+    assert (config_dir / "prod.yaml").read_text() == before
+    assert s3.get_object(Bucket=PROD_MODELS, Key="promoted/mlops-dev-xgboost/3/model.tar.gz")["Body"].read() == b"something else"

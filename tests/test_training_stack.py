@@ -66,22 +66,27 @@ def test_training_role_reads_the_training_prefix_and_writes_job_output(training:
     writes = {resource for action, resource in s3 if action == "s3:PutObject"}
     assert writes == {resource for action, resource in s3 if action == "s3:AbortMultipartUpload"}
     spot = training.environment == "dev"
+    jobs = f"mlops-{training.environment}-*"
     assert reads - {r for r in reads if "cdk-hnb659fds-assets" in r} == {f"{data}/training/*"} | (
-        {f"{models}/checkpoints/*"} if spot else set()
+        {f"{models}/checkpoints/{jobs}/*"} if spot else set()
     )
-    assert writes == {f"{models}/training-jobs/*"} | ({f"{models}/checkpoints/*"} if spot else set())
+    assert writes == {f"{models}/training-jobs/{jobs}/output/*"} | ({f"{models}/checkpoints/{jobs}/*"} if spot else set())
     (code,) = [r for r in reads if "cdk-hnb659fds-assets" in r]
     assets_bucket = f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNTS[training.environment]}-eu-west-1"
     assert re.fullmatch(rf"{assets_bucket}/[0-9a-f]{{64}}\.gz", code)
     # The code channel is an S3Prefix channel: SageMaker lists it first, for that key only.
     (listing,) = [s for s in statements_of(training, role_id) if s["Action"] == "s3:ListBucket" and s["Resource"] == assets_bucket]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": code.removeprefix(assets_bucket + "/") + "*"}}
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": code.removeprefix(assets_bucket + "/") + "*"},
+        "StringEquals": {"s3:ResourceAccount": ACCOUNTS[training.environment]},
+    }
 
 
 def test_model_role_only_reads_trained_artifacts(training: SynthesizedStack) -> None:
     role_id, _ = role_of(training, "ModelRole")
     models = bucket_arn(training.environment, "models")
-    assert grants(training, role_id, "s3") == {("s3:GetObject", f"{models}/training-jobs/*"), ("s3:ListBucket", models)}
+    jobs = f"mlops-{training.environment}-*"
+    assert grants(training, role_id, "s3") == {("s3:GetObject", f"{models}/training-jobs/{jobs}/output/*"), ("s3:ListBucket", models)}
 
 
 def test_no_wildcard_resource_except_where_iam_has_no_resource_level_permissions(training: SynthesizedStack) -> None:

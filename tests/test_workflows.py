@@ -46,3 +46,27 @@ def test_pull_requests_run_the_test_command_and_diff_each_environment_with_oidc(
     credentials = next(step for step in diff["steps"] if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials"))
     assert credentials["with"]["role-to-assume"] == "${{ vars[matrix.role] }}"
     assert any("cdk diff" in str(step.get("run", "")) for step in diff["steps"])
+    synth = workflow["jobs"]["synth"]
+    assert any("make synth" in str(step.get("run", "")) for step in synth["steps"])
+
+
+def test_pull_request_code_never_runs_with_aws_credentials() -> None:
+    """Tests and synth run the pull request's code without credentials; the diff job, behind a
+    GitHub environment with reviewers, runs the base branch's CLI on the synthesized templates."""
+    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "pull-request.yml").read_text())
+    jobs = workflow["jobs"]
+    for name, job in jobs.items():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False, f"{name}: a checkout keeps the token in .git/config"
+        uses_aws = any(str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials") for step in job["steps"])
+        assert uses_aws == (name == "diff"), f"{name}: only the diff job assumes a role"
+        assert ("id-token" in job.get("permissions", {})) == (name == "diff")
+    diff = jobs["diff"]
+    assert diff["environment"] == "diff-${{ matrix.environment }}", "gated by a GitHub environment (required reviewers)"
+    (checkout,) = [s for s in diff["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}", "the base branch's tooling"
+    runs = " ".join(str(s.get("run", "")) for s in diff["steps"])
+    assert "make" not in runs, "nothing of the pull request is built or executed"
+    assert "pip" not in runs
+    assert "cdk diff --app pull-request.out" in runs

@@ -138,3 +138,33 @@ def grant_connection_with_its_own_prefix(pipeline: pipelines.CodePipeline, conne
                 statement["Action"] = f"{service}:UseConnection"
         if statements:
             construct.policy_document = document
+
+
+_PIPELINE_SERVICES = ("codebuild.amazonaws.com", "codepipeline.amazonaws.com")
+
+
+def bind_service_roles_to_account(pipeline: pipelines.CodePipeline) -> None:
+    """CDK Pipelines' CodeBuild and CodePipeline roles trust their service with no condition:
+    add ``aws:SourceAccount`` (the pipeline's account), so the service may assume them only
+    for projects and pipelines of this account (AWS CodeBuild User Guide, "Cross-service confused
+    deputy prevention", https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html;
+    AWS CodePipeline User Guide, "Cross-service confused deputy prevention",
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html).
+
+    ``aws:SourceArn`` is left out: the projects' and the pipeline's names are generated, and a
+    reference to them from their own role's trust would be a circular dependency. Call after
+    ``build_pipeline``, like :func:`grant_connection_with_its_own_prefix`.
+    """
+    stack = Stack.of(pipeline)
+    for construct in pipeline.node.find_all():
+        if not isinstance(construct, iam.CfnRole):
+            continue
+        document = stack.resolve(construct.assume_role_policy_document)
+        changed = False
+        for statement in document.get("Statement", []):
+            services = _as_list(statement.get("Principal", {}).get("Service", []))
+            if any(s in _PIPELINE_SERVICES for s in services) and "Condition" not in statement:
+                statement["Condition"] = {"StringEquals": {"aws:SourceAccount": stack.account}}
+                changed = True
+        if changed:
+            construct.assume_role_policy_document = document

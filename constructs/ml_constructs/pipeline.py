@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from ml_constructs.encryption import allow_log_group_encryption
-from ml_constructs.nag import acknowledge_wildcard_resource
+from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
 
 SageMakerJobKind = Literal["training-job", "transform-job"]
 _SYNC_RULES = {
@@ -43,7 +43,8 @@ class PipelineStateMachineProps:
     """An ASL document (JSONata); tokens in it are resolved by CloudFormation."""
     timeout: Duration
     name: str
-    """Names the execution log group ``/aws/vendedlogs/states/<name>``: unique in the account and Region."""
+    """Names the state machine and its execution log group ``/aws/vendedlogs/states/<name>``:
+    unique in the account and Region."""
     encryption_key: kms.IKey
     """Encrypts the execution logs (they hold execution input and output); its key policy is extended for them."""
     retain_logs: bool = True
@@ -67,9 +68,13 @@ class PipelineStateMachine(Construct):
             retention=logs.RetentionDays.ONE_YEAR if props.retain_logs else logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.RETAIN if props.retain_logs else RemovalPolicy.DESTROY,
         )
+        # A literal ARN: the role's trust names it, and a reference would make the role and the
+        # state machine (which names its role) depend on each other.
+        self.state_machine_arn = f"arn:{partition_of(stack.region)}:states:{stack.region}:{stack.account}:stateMachine:{props.name}"
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=props.name,
             # A definition given as a document does not get the `timeout` prop: it goes in here.
             definition_body=sfn.DefinitionBody.from_string(
                 stack.to_json_string({**props.definition, "TimeoutSeconds": int(props.timeout.to_seconds())})
@@ -83,10 +88,36 @@ class PipelineStateMachine(Construct):
             "CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and X-Ray "
             "(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) have no resource-level permissions.",
         )
+        self._bind_role_to_this_state_machine()
 
-    @property
-    def state_machine_arn(self) -> str:
-        return self.state_machine.state_machine_arn
+    def _bind_role_to_this_state_machine(self) -> None:
+        """Only this state machine may assume its role, not any state machine of the account.
+
+        CDK's default trust allows ``stateMachine:*`` of the account. Step Functions passes the
+        state machine's ARN as ``aws:SourceArn`` when it assumes an execution role (AWS Step
+        Functions Developer Guide, "Cross-service confused deputy prevention",
+        https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html).
+        """
+        stack = Stack.of(self)
+        role = self.state_machine.role.node.default_child
+        assert isinstance(role, iam.CfnRole)
+        role.add_property_override(
+            "AssumeRolePolicyDocument",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": stack.account},
+                            "ArnEquals": {"aws:SourceArn": self.state_machine_arn},
+                        },
+                    }
+                ],
+            },
+        )
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
         self.state_machine.add_to_role_policy(statement)

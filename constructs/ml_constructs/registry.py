@@ -12,6 +12,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 from ml_constructs.nag import acknowledge_wildcard_resource
 
+PENDING_APPROVAL = "PendingManualApproval"
+
 
 @dataclass(frozen=True)
 class ModelRegistryProps:
@@ -67,9 +69,20 @@ class ModelRegistry(Construct):
         }
 
     def grant_register(self, grantee: iam.IGrantable) -> None:
-        """Register new versions in this group (never approve them: that is a person's decision)."""
+        """Register new versions in this group, pending approval only: approving is a person's
+        decision, so a request that registers a version as ``Approved`` is refused.
+
+        ``sagemaker:ModelApprovalStatus`` is a condition key of CreateModelPackage (Service
+        Authorization Reference, "Actions, resources, and condition keys for Amazon SageMaker AI",
+        https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html;
+        tests/test_iam_contracts.py checks it against the reference).
+        """
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:CreateModelPackage"], resources=[self.versions_arn])
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[self.versions_arn],
+                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING_APPROVAL}},
+            )
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:DescribeModelPackageGroup"], resources=[self.group_arn])

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 
 from constructs import Construct
 from ml_constructs.nag import partition_of
+from ml_constructs.storage import resource_account
 
 
 def deterministic_tarball(source_dir: Path, include: Sequence[str]) -> bytes:
@@ -90,10 +92,17 @@ class SourceBundle(Construct):
         """
         bucket_arn = f"arn:{partition_of(region)}:s3:::{self.asset.s3_bucket_name}"
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{self.asset.s3_object_key}"])
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[f"{bucket_arn}/{self.asset.s3_object_key}"],
+                # The bootstrap bucket is named after this account: keep the grant on it (see SecureBucket).
+                conditions=resource_account(Stack.of(self).account),
+            )
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[bucket_arn], conditions={"StringLike": {"s3:prefix": f"{self.asset.s3_object_key}*"}}
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{self.asset.s3_object_key}*"}, **resource_account(Stack.of(self).account)},
             )
         )

@@ -169,10 +169,13 @@ class SecureBucket(Construct):
     def s3_uri(self, prefix: str = "") -> str:
         return f"s3://{self.bucket_name}/{prefix}"
 
-    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
-        """Read objects under ``prefix`` (and list only that prefix), decrypting with the bucket key."""
+    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str, within: str = "") -> None:
+        """Read objects under ``prefix`` (and list only that prefix), decrypting with the bucket key.
+
+        ``within``: only keys ``<prefix><within>...``, a folder pattern such as ``mlops-dev-*/output/``.
+        """
         _check_prefix(prefix)
-        self._grant_objects(grantee, prefix, ["s3:GetObject"])
+        self._grant_objects(grantee, prefix, ["s3:GetObject"], within)
         self.encryption_key.grant(grantee, "kms:Decrypt")
 
     def share_read_prefix(self, prefix: str, accounts: Sequence[str]) -> None:
@@ -193,36 +196,88 @@ class SecureBucket(Construct):
             )
         )
 
+    def make_write_once(self, prefix: str) -> None:
+        """Objects under ``prefix`` can be created, never overwritten or deleted, by anyone.
+
+        Writes must be conditional (``If-None-Match: *``, which S3 refuses when the key exists):
+        a bucket policy denies a PutObject without it (Amazon S3 User Guide, "Enforce conditional
+        writes on Amazon S3 buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html;
+        CopyObject into the prefix is refused as well, and so are multipart uploads, which take
+        no conditional header until they complete), and deletes of any version are denied. An
+        explicit deny in the bucket policy applies to every principal, the account's
+        administrators included; only a change of this policy (a reviewed deployment) lifts it.
+        S3 Object Lock would do the same, but it is enabled on an existing bucket only outside
+        CloudFormation, and a bucket that holds data is never replaced to get it.
+        """
+        _check_prefix(prefix)
+        objects = self.arn_for_objects(prefix)
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="WriteOnceCreateOnly",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={"Null": {"s3:if-none-match": "true"}},
+            )
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="WriteOnceNeverDeleted",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[objects],
+            )
+        )
+
     def grant_read_object(self, grantee: iam.IGrantable, key: str) -> None:
         """Read one object, and nothing else in the bucket."""
         if not key or key.endswith("/") or "*" in key:
             raise ValueError(f"key {key!r} must name one object (no trailing '/', no '*')")
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{self.bucket_arn}/{key}"])
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{self.bucket_arn}/{key}"], conditions=self._in_own_account())
         )
         self.encryption_key.grant(grantee, "kms:Decrypt")
 
-    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
-        """Write objects under ``prefix``, encrypting with the bucket key."""
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str, within: str = "") -> None:
+        """Write objects under ``prefix`` (``within`` as for :meth:`grant_read_prefix`), encrypting with the bucket key."""
         _check_prefix(prefix)
-        self._grant_objects(grantee, prefix, ["s3:PutObject", "s3:AbortMultipartUpload"])
+        self._grant_objects(grantee, prefix, ["s3:PutObject", "s3:AbortMultipartUpload"], within)
         # Multipart uploads under SSE-KMS need Decrypt as well as GenerateDataKey.
         self.encryption_key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")
 
-    def _grant_objects(self, grantee: iam.IGrantable, prefix: str, actions: list[str]) -> None:
-        objects = self.arn_for_objects(prefix)
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
+    def _grant_objects(self, grantee: iam.IGrantable, prefix: str, actions: list[str], within: str = "") -> None:
+        if within and (not within.endswith("/") or within.startswith("/")):
+            raise ValueError(f"within {within!r} must be a folder pattern such as 'mlops-dev-*/output/'")
+        objects = self.arn_for_objects(prefix + within)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=[objects], conditions=self._in_own_account())
+        )
         if isinstance(grantee, Construct):
             acknowledge_wildcard_resource(
-                grantee, objects, f"Object access is limited to the {prefix} prefix of bucket {self.bucket_name}."
+                grantee, objects, f"Object access is limited to the {prefix}{within} prefix of bucket {self.bucket_name}."
             )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[self.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}, **self._in_own_account()},
             )
         )
+
+    def _in_own_account(self) -> dict[str, dict[str, str]]:
+        """Grants name the bucket by its name, and names are global: should the bucket ever be
+        deleted and its name taken in another account, these grants would follow the name there.
+        ``s3:ResourceAccount`` keeps them on this account's bucket (Amazon S3 User Guide, "Bucket
+        policy examples using condition keys", restricting access to buckets an account owns,
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html)."""
+        return resource_account(Stack.of(self).account)
+
+
+def resource_account(account: str) -> dict[str, dict[str, str]]:
+    """The condition that keeps an S3 grant by bucket name on buckets of ``account``."""
+    return {"StringEquals": {"s3:ResourceAccount": account}}
 
 
 def _check_prefix(prefix: str) -> None:

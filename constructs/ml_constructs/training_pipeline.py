@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
@@ -38,7 +38,7 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
 from ml_constructs.registry import ModelRegistry
 from ml_constructs.source_bundle import SourceBundle
-from ml_constructs.storage import SecureBucket
+from ml_constructs.storage import SecureBucket, resource_account
 from ml_constructs.training_container import TOOLKIT_ENVIRONMENT
 
 CODE_CHANNEL = "code"
@@ -384,6 +384,8 @@ class TrainingPipeline(Construct):
             "Environment": dict(TOOLKIT_ENVIRONMENT),
             "EnableNetworkIsolation": True,
             "EnableInterContainerTrafficEncryption": True,
+            # Nothing writes beside the model: the role may write only <job>/output/ (and checkpoints).
+            "ProfilerConfig": {"DisableProfiler": True},
             "Tags": [*self._tags(), {"Key": "dataset", "Value": jsonata("$dataset")}],
         }
         if job.spot:
@@ -406,16 +408,17 @@ class TrainingPipeline(Construct):
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[p.training_data.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{p.dataset_prefix}*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{p.dataset_prefix}*"]}, **resource_account(Stack.of(self).account)},
             )
         )
         p.training_role.grant_pass_role(machine.state_machine)
         p.model_role.grant_pass_role(machine.state_machine)
         p.registry.grant_register(machine.state_machine)
-        p.notifications.grant_publish(machine.state_machine)
+        p.notifications.grant_publish(machine.state_machine.role)
         if p.script_failure_prefix:
             machine.allow_log_search(TRAINING_LOG_GROUP)
 
     @property
     def state_machine_arn(self) -> str:
-        return self.state_machine.state_machine_arn
+        """Literal (no cross-stack reference): the state machine's name is fixed."""
+        return self.machine.state_machine_arn

@@ -296,8 +296,9 @@ class TransformPipeline(Construct):
         # Lists the input set and reads its first row (the width check).
         p.bucket.grant_read_prefix(machine.state_machine, p.input_prefix)
         p.bucket.grant_write_prefix(machine.state_machine, p.manifest_prefix)
-        p.notifications.grant_publish(machine.state_machine)
+        p.notifications.grant_publish(machine.state_machine.role)
 
     @property
     def state_machine_arn(self) -> str:
-        return self.state_machine.state_machine_arn
+        """Literal (no cross-stack reference): the state machine's name is fixed."""
+        return self.machine.state_machine_arn

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -17,6 +19,8 @@ from ml_constructs.checkov import skip_checkov
 from ml_constructs.storage import SecureBucket
 
 MARKER_NAME = "_SUCCESS"
+_RULE_NAME = re.compile(r"[\.\-_A-Za-z0-9]{1,64}")
+"""EventBridge's rule name rule (botocore's events model, RuleName)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class DatasetTriggerProps:
     """Datasets are folders ``<prefix><name>/``; writing ``<prefix><name>/_SUCCESS`` starts a run."""
     state_machine: sfn.IStateMachine
     description: str
+    rule_name: str
+    """Literal, so that the role EventBridge assumes can name the rule it acts for."""
     retry_attempts: int = 8
     max_event_age_hours: int = 6
 
@@ -51,9 +57,12 @@ class DatasetTrigger(Construct):
                 "object": {"key": [{"wildcard": f"{props.prefix}*/{MARKER_NAME}"}]},
             },
         )
-        self.rule = events.Rule(self, "Rule", description=props.description, event_pattern=self.event_pattern)
+        self.rule = events.Rule(
+            self, "Rule", rule_name=_checked_rule_name(props.rule_name), description=props.description, event_pattern=self.event_pattern
+        )
         self.dead_letter_queue = start_with_retries(
             self.rule,
+            props.rule_name,
             props.state_machine,
             events.RuleTargetInput.from_object({"marker_key": events.EventField.from_path("$.detail.object.key")}),
             retry_attempts=props.retry_attempts,
@@ -67,17 +76,27 @@ class ScheduledStartProps:
     state_machine: sfn.IStateMachine
     input: Mapping[str, Any]
     description: str
+    rule_name: str
 
 
 class ScheduledStart(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ScheduledStartProps) -> None:
         super().__init__(scope, construct_id)
-        self.rule = events.Rule(self, "Rule", description=props.description, schedule=events.Schedule.expression(props.schedule_expression))
-        self.dead_letter_queue = start_with_retries(self.rule, props.state_machine, events.RuleTargetInput.from_object(dict(props.input)))
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            rule_name=_checked_rule_name(props.rule_name),
+            description=props.description,
+            schedule=events.Schedule.expression(props.schedule_expression),
+        )
+        self.dead_letter_queue = start_with_retries(
+            self.rule, props.rule_name, props.state_machine, events.RuleTargetInput.from_object(dict(props.input))
+        )
 
 
 def start_with_retries(
     rule: events.Rule,
+    rule_name: str,
     state_machine: sfn.IStateMachine,
     start_input: events.RuleTargetInput,
     retry_attempts: int = 8,
@@ -85,13 +104,47 @@ def start_with_retries(
 ) -> sqs.Queue:
     """Make the rule start the state machine, retrying; what cannot be delivered goes to a queue
     beside the rule, which is returned."""
-    queue = dead_letter_queue(rule.node.scope, "DeadLetters")  # type: ignore[arg-type]
+    scope: Construct = rule.node.scope  # type: ignore[assignment]
+    queue = dead_letter_queue(scope, "DeadLetters")
     rule.add_target(
         targets.SfnStateMachine(
-            state_machine, input=start_input, dead_letter_queue=queue, retry_attempts=retry_attempts, max_event_age=max_event_age
+            state_machine,
+            input=start_input,
+            dead_letter_queue=queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            role=start_role(scope, rule_name),
         )
     )
     return queue
+
+
+def start_role(scope: Construct, rule_name: str) -> iam.Role:
+    """The role EventBridge assumes to start the state machine, for this rule only.
+
+    EventBridge sets ``aws:SourceArn`` to the ARN of the rule that sends the event and
+    ``aws:SourceAccount`` to its account (Amazon EventBridge User Guide, "Using IAM policy
+    conditions in Amazon EventBridge", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html).
+    The ARN is written from the rule's literal name: a reference to the rule would make the role
+    and the rule (whose target names the role) depend on each other.
+    """
+    stack = Stack.of(scope)
+    rule_arn = stack.format_arn(service="events", resource="rule", resource_name=rule_name)
+    return iam.Role(
+        scope,
+        "StartRole",
+        description=f"EventBridge starts the pipeline for rule {rule_name} only",
+        assumed_by=iam.ServicePrincipal(
+            "events.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}, "ArnEquals": {"aws:SourceArn": rule_arn}},
+        ),
+    )
+
+
+def _checked_rule_name(name: str) -> str:
+    if not _RULE_NAME.fullmatch(name):
+        raise ValueError(f"rule_name: {name!r} must be 1-64 letters, digits, '.', '-' or '_'")
+    return name
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
@@ -140,6 +193,8 @@ class PipelineStartsProps:
     """What a run does, for rule descriptions: e.g. ``Train``."""
     input_key: str
     """The key of a manual or scheduled start's input: ``{"<input_key>": "<prefix><name>/"}``."""
+    name_prefix: str
+    """Rules are named ``<name_prefix>-marker`` and ``<name_prefix>-schedule``."""
     schedule_expression: str | None = None
     scheduled_folder: str | None = None
 
@@ -158,6 +213,7 @@ class PipelineStarts(Construct):
                 bucket=props.bucket,
                 prefix=props.prefix,
                 state_machine=props.state_machine,
+                rule_name=f"{props.name_prefix}-marker",
                 description=f"{props.what} when s3://{props.bucket.bucket_name}/{props.prefix}<name>/{MARKER_NAME} lands",
             ),
         )
@@ -170,6 +226,7 @@ class PipelineStarts(Construct):
                     schedule_expression=props.schedule_expression,
                     state_machine=props.state_machine,
                     input={props.input_key: props.scheduled_folder},
+                    rule_name=f"{props.name_prefix}-schedule",
                     description=f"{props.what} {props.scheduled_folder} ({props.schedule_expression})",
                 ),
             )

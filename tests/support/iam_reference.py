@@ -835,8 +835,14 @@ def _training_job(template: Template, request: Mapping[str, Any]) -> dict[Target
             for bucket, key, dynamic in channels
         ),
         Target.INPUT_BUCKET_KEYS: _bucket_keys(template, (bucket for bucket, _, _ in channels)),
+        # SageMaker writes under <S3OutputPath><TrainingJobName>/output/: with a job name known only
+        # at run time, a grant on the job folders (not on the whole path) is what the job needs.
         Target.OUTPUT_OBJECTS: tuple(
-            Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", not dynamic, f"OutputDataConfig.S3OutputPath s3://{bucket}/{key}")
+            Required(
+                f"arn:{env.partition}:s3:::{bucket}/{key}*",
+                not dynamic and isinstance(request.get("TrainingJobName"), str) and "{%" not in request["TrainingJobName"],
+                f"OutputDataConfig.S3OutputPath s3://{bucket}/{key}<TrainingJobName>/output/",
+            )
             for bucket, key, dynamic in outputs
         ),
         Target.OUTPUT_KEY: _key(template, output.get("KmsKeyId"), "OutputDataConfig.KmsKeyId"),
