@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import boto3
 import pytest
@@ -22,10 +23,10 @@ ROWS = "".join(",".join(["1"] * 30) + "\n" for _ in range(3))
 
 
 class _Api(BaseHTTPRequestHandler):
-    answers: list[tuple[int, str, bytes]] = []
-    seen: list[dict[str, object]] = []
+    answers: ClassVar[list[tuple[int, str, bytes]]] = []
+    seen: ClassVar[list[dict[str, object]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.seen.append({"headers": dict(self.headers), "body": body, "path": self.path})
         status, content_type, answer = self.answers.pop(0)
@@ -67,7 +68,8 @@ def test_sigv4_signs_for_execute_api(api: str, monkeypatch: pytest.MonkeyPatch) 
     (request,) = _Api.seen
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert "/eu-west-1/execute-api/aws4_request" in headers["authorization"]
-    assert headers["content-type"] == "text/csv" and request["body"] == ROWS.encode()
+    assert headers["content-type"] == "text/csv"
+    assert request["body"] == ROWS.encode()
 
 
 def test_an_api_key_goes_in_x_api_key_and_nothing_is_signed(api: str, tmp_path: Path) -> None:
@@ -76,7 +78,8 @@ def test_an_api_key_goes_in_x_api_key_and_nothing_is_signed(api: str, tmp_path: 
     _Api.answers = [(200, "text/csv", b"0.1\n0.2\n0.9\n")]
     assert run(api, "--api-key-file", str(key))[0] == 0
     headers = {k.lower(): v for k, v in _Api.seen[0]["headers"].items()}
-    assert headers["x-api-key"] == "k3y-value" and "authorization" not in headers
+    assert headers["x-api-key"] == "k3y-value"
+    assert "authorization" not in headers
 
 
 @pytest.mark.parametrize(
@@ -96,14 +99,18 @@ def test_each_answer_is_one_line_and_an_exit_code(api: str, tmp_path: Path, stat
     _Api.answers = [(status, "application/json", json.dumps({"message": message, "requestId": "r-1"}).encode())]
     code, out, err = run(api, "--api-key-file", str(key))
     assert (code, out) == (exit_code, "")
-    assert err.startswith("error: the prediction API ") and line in err and err.count("\n") == 1
+    assert err.startswith("error: the prediction API ")
+    assert line in err
+    assert err.count("\n") == 1
 
 
 def test_an_unreachable_api_is_one_line(tmp_path: Path) -> None:
     key = tmp_path / "key.txt"
     key.write_text("k")
     code, _, err = run("http://127.0.0.1:9/v1/predictions", "--api-key-file", str(key))
-    assert code == 1 and err.startswith("error: cannot reach the prediction API at http://127.0.0.1:9/") and err.count("\n") == 1
+    assert code == 1
+    assert err.startswith("error: cannot reach the prediction API at http://127.0.0.1:9/")
+    assert err.count("\n") == 1
 
 
 def test_the_url_comes_from_the_stack_output() -> None:

@@ -92,8 +92,10 @@ def test_a_bad_row_stays_a_4xx_with_the_models_message_and_no_internals() -> Non
     assert status == 400
     assert body["message"].startswith("the model refused the input: Loading csv data failed with Exception")
     assert "could not convert string to float: 'abc'" in body["message"]
-    assert "Stack trace" not in body["message"] and "libxgboost" not in body["message"]
-    assert ACCOUNT not in json.dumps(body) and "log-group" not in json.dumps(body)
+    assert "Stack trace" not in body["message"]
+    assert "libxgboost" not in body["message"]
+    assert ACCOUNT not in json.dumps(body)
+    assert "log-group" not in json.dumps(body)
     assert body["requestId"] == "5e1c0f0e-example"
 
 
@@ -145,7 +147,8 @@ def test_sagemakers_answers_become_honest_statuses(sagemaker_status: int, messag
 
 def test_predictions_pass_through_unchanged() -> None:
     rule = rule_for(200)
-    assert rule.template is None and rule.status_code == "200"
+    assert rule.template is None
+    assert rule.status_code == "200"
     assert render(mapping.REQUEST_TEMPLATE, body="1.5,2,,3\n4,5,6,7\n").body == "1.5,2,,3\n4,5,6,7\n"
 
 
@@ -177,7 +180,8 @@ def test_api_gateways_own_answers_are_json_with_the_request_id(response_type: st
 
 def test_the_documented_limits_are_the_services() -> None:
     assert INVOKE.input_shape.members["Body"].metadata["max"] == 6 * 1024 * 1024 < facts.PAYLOAD_LIMIT_BYTES
-    assert "6 MB" in mapping.VALIDATION_TEMPLATE and "10 MB" in GATEWAY_RESPONSES["REQUEST_TOO_LARGE"][1]
+    assert "6 MB" in mapping.VALIDATION_TEMPLATE
+    assert "10 MB" in GATEWAY_RESPONSES["REQUEST_TOO_LARGE"][1]
 
 
 # --- the synthesized API -------------------------------------------------------------------------
@@ -209,7 +213,8 @@ def test_the_integration_is_invoke_endpoint_as_botocore_describes_it(dev: Synthe
     assert path == INVOKE.http["requestUri"].replace("{EndpointName}", dev.config.endpoint_name)
     headers = {k.rsplit(".", 1)[1]: v for k, v in integration["RequestParameters"].items()}
     botocore_headers = {m.serialization.get("name") for m in INVOKE.input_shape.members.values()}
-    assert set(headers) <= botocore_headers and headers == {"Content-Type": "'text/csv'", "Accept": "'text/csv'"}
+    assert set(headers) <= botocore_headers
+    assert headers == {"Content-Type": "'text/csv'", "Accept": "'text/csv'"}
     assert integration["PassthroughBehavior"] == "NEVER"  # other content types: 415 (facts.PASSTHROUGH_NEVER)
     assert integration["RequestTemplates"] == {"text/csv": mapping.REQUEST_TEMPLATE}
     assert integration["TimeoutInMillis"] <= facts.INTEGRATION_TIMEOUT_MS
@@ -231,23 +236,25 @@ def test_the_invoke_role_may_call_only_this_endpoint(dev: SynthesizedEnvironment
     assert statements == [{"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": endpoint_arn}]
     sar = reference()
     (endpoint_type,) = sar.resource_types("sagemaker:InvokeEndpoint")[:1]
-    assert endpoint_type.name == "endpoint" and arn_matches_format(endpoint_arn, endpoint_type.arn_format)
+    assert endpoint_type.name == "endpoint"
+    assert arn_matches_format(endpoint_arn, endpoint_type.arn_format)
 
 
 def test_the_stage_throttles_traces_and_logs_json_to_a_kms_log_group(dev: SynthesizedEnvironment, inference: SynthesizedStack) -> None:
     stage = inference.resource("AWS::ApiGateway::Stage")["Properties"]
     api = dev.config.inference.api
-    assert stage["StageName"] == mapping.STAGE and stage["TracingEnabled"] is True
+    assert stage["StageName"] == mapping.STAGE
+    assert stage["TracingEnabled"] is True
     (settings,) = stage["MethodSettings"]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (api.throttle.rate_limit_rps, api.throttle.burst_limit)
     assert settings["DataTraceEnabled"] is False, "execution logs must not carry request bodies (features)"
     access_format = json.loads(stage["AccessLogSetting"]["Format"])
-    assert {"requestId", "caller", "status", "latencyMs", "integrationLatencyMs"} <= set(
-        access_format
-    ) and access_format == ACCESS_LOG_FIELDS
+    assert {"requestId", "caller", "status", "latencyMs", "integrationLatencyMs"} <= set(access_format)
+    assert access_format == ACCESS_LOG_FIELDS
     log_group = inference.resource("AWS::Logs::LogGroup")["Properties"]
     assert log_group["LogGroupName"] == access_log_group_name(prediction_api_name(dev.config.prefix))
-    assert "KmsKeyId" in log_group and log_group["RetentionInDays"] == api.access_log_retention_days
+    assert "KmsKeyId" in log_group
+    assert log_group["RetentionInDays"] == api.access_log_retention_days
 
 
 def test_the_data_key_lets_cloudwatch_logs_encrypt_the_access_logs(dev: SynthesizedEnvironment) -> None:
@@ -273,7 +280,8 @@ def test_monitoring_alarms_on_the_api_by_its_name(dev: SynthesizedEnvironment) -
     # A labelled metric is rendered as a one-entry Metrics list.
     stat = latency["Metrics"][0]["MetricStat"] if "Metrics" in latency else latency
     metric = stat.get("Metric", stat)
-    assert metric["MetricName"] == "IntegrationLatency" and stat.get("Stat", stat.get("ExtendedStatistic")) == "p99"
+    assert metric["MetricName"] == "IntegrationLatency"
+    assert stat.get("Stat", stat.get("ExtendedStatistic")) == "p99"
     assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {"ApiName": prediction_api_name(prefix), "Stage": mapping.STAGE}
     assert latency["Threshold"] == dev.config.inference.api.alarms.p99_integration_latency_ms
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -308,7 +316,8 @@ def test_api_keys_get_one_usage_plan_each_with_quota_and_throttle(tmp_path: Path
     template = api_stack(tmp_path, auth="api_key", clients=clients)
     resources = template["Resources"].values()
     method = next(r for r in resources if r["Type"] == "AWS::ApiGateway::Method")["Properties"]
-    assert method["ApiKeyRequired"] is True and method["AuthorizationType"] == "NONE"
+    assert method["ApiKeyRequired"] is True
+    assert method["AuthorizationType"] == "NONE"
     plans = {r["Properties"]["UsagePlanName"]: r["Properties"] for r in resources if r["Type"] == "AWS::ApiGateway::UsagePlan"}
     assert plans["probe-predictions-partner-a"]["Quota"] == {"Limit": 10000, "Period": "DAY"}
     assert plans["probe-predictions-partner-b"]["Throttle"] == {"BurstLimit": 2, "RateLimit": 1}
@@ -323,14 +332,16 @@ def test_a_waf_rate_rule_guards_the_stage(tmp_path: Path) -> None:
     rate = acl["Rules"][0]["Statement"]["RateBasedStatement"]
     assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (500, 60, "IP")
     (association,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACLAssociation"]
-    assert ":apigateway:" in json.dumps(association["Properties"]["ResourceArn"]) and "/stages/" in json.dumps(association)
+    assert ":apigateway:" in json.dumps(association["Properties"]["ResourceArn"])
+    assert "/stages/" in json.dumps(association)
 
 
 def test_a_cognito_authorizer_checks_tokens_of_the_pool(tmp_path: Path) -> None:
     pool = "arn:aws:cognito-idp:eu-west-1:111111111111:userpool/eu-west-1_AbCdEf123"
     template = api_stack(tmp_path, auth="cognito", cognito_user_pool_arn=pool)
     (authorizer,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Authorizer"]
-    assert authorizer["Type"] == "COGNITO_USER_POOLS" and authorizer["ProviderARNs"] == [pool]
+    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["ProviderARNs"] == [pool]
 
 
 def test_an_open_api_only_when_asked_for_by_name(tmp_path: Path) -> None:
@@ -338,4 +349,5 @@ def test_an_open_api_only_when_asked_for_by_name(tmp_path: Path) -> None:
         PredictionApiProps(api_name="a", endpoint_name="e", encryption_key=None, throttle=ApiThrottle(1, 1), auth="none")  # type: ignore[arg-type]
     template = api_stack(tmp_path, auth="none", open_to_anyone=True)
     method = next(r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method")["Properties"]
-    assert method["AuthorizationType"] == "NONE" and "ApiKeyRequired" not in method
+    assert method["AuthorizationType"] == "NONE"
+    assert "ApiKeyRequired" not in method

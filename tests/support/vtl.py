@@ -35,9 +35,8 @@ def escape_javascript(text: str) -> str:
         elif char in "\b\f\n\r\t":
             out.append({"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
         elif code < 32 or code > 0x7E:
-            out.append(
-                f"\\u{code:04X}" if code <= 0xFFFF else "".join(f"\\u{ord(c):04X}" for c in char.encode("utf-16-be").decode("utf-16-be"))
-            )
+            units = char.encode("utf-16-be")  # Java strings are UTF-16: one escape per code unit
+            out.append("".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04X}" for i in range(0, len(units), 2)))
         else:
             out.append(char)
     return "".join(out)
