@@ -513,12 +513,14 @@ class InferenceConfig(StrictModel):
     autoscaling: AutoscalingConfig | None = None
     deployment: DeploymentConfig = DeploymentConfig()
     vpc: VpcConfig | None = None
-    api: PredictionApiConfig | None = Field(None, description="a REST API in front of the endpoint; none: callers use InvokeEndpoint")
+    api: PredictionApiConfig | None = Field(
+        None,
+        description="a REST API in front of the endpoint, deployed with it (so not while model is unset: promotion fills "
+        "model in); none: callers use InvokeEndpoint",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> InferenceConfig:
-        if self.api and self.model is None:
-            raise ValueError("inference.api: allowed only with inference.model set (the API calls the environment's endpoint)")
         if (self.variant is None) == (self.serverless is None):
             raise ValueError("inference: allowed: exactly one of variant (instances) or serverless")
         if self.serverless:

@@ -717,9 +717,13 @@ def test_api_values_aws_accepts_come_from_botocore(tmp_path: Path) -> None:
     assert "allowed: a WAF evaluation window in seconds: 60, 120, 300, 600" in api_error(tmp_path, waf={"window_seconds": 30})
 
 
-def test_an_api_needs_a_model(tmp_path: Path) -> None:
+def test_an_api_waits_for_a_model(tmp_path: Path) -> None:
+    """Like the endpoint it calls, the API is deployed once a model is set (promote fills model in)."""
     config = dev_config()
     del config["inference"]["model"]
     config.pop("batch")
-    config["inference"]["autoscaling"]["enabled"] = False
-    assert "inference.api: allowed only with inference.model set" in error_for(tmp_path, config)
+    write_config(tmp_path, "dev", config)
+    loaded = load_environment("dev", config_dir=tmp_path)
+    assert loaded.inference is not None
+    assert loaded.inference.api is not None
+    assert not loaded.serves_a_model

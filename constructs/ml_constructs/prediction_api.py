@@ -263,19 +263,6 @@ class PredictionApi(Construct):
             "Predictions are not cached: every body is a different set of rows, and a cached POST answer would be stale "
             "after a model update.",
         )
-        skip_checkov(
-            stage,
-            "CKV2_AWS_51",
-            "Callers authenticate with SigV4, API keys or tokens over TLS; client certificates would be checked by the "
-            "integration, which is SageMaker, not a server of ours.",
-        )
-        if not props.waf:
-            skip_checkov(
-                stage,
-                "CKV2_AWS_29",
-                "The WAF web ACL is an option of the environment's config (inference.api.waf); stage and usage-plan "
-                "throttling limit callers without it.",
-            )
         acknowledge_api(self, props.auth, bool(props.waf))
 
     def _authorization(self, props: PredictionApiProps) -> dict[str, object]:
