@@ -4,6 +4,8 @@
     python -m clients.predict --env dev rows.csv          # boto3 (sagemaker-runtime InvokeEndpoint)
     python -m clients.predict --env dev --via sdk - < rows.csv   # SageMaker Python SDK (sagemaker-core)
     python -m clients.predict --endpoint my-endpoint --region eu-west-1 --features 30 rows.csv
+    python -m clients.predict --env dev --via api rows.csv          # the prediction API, SigV4 (URL from the stack output)
+    python -m clients.predict --env dev --via api --api-key-file key.txt rows.csv   # the prediction API, an API key
 
 Rows are features only (no label column), numeric, comma-separated, as in training; an empty
 cell is a missing value. Every row must have exactly as many values as the served model has
@@ -27,7 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from clients.errors import EXIT_INPUT, EXIT_REFUSED, ClientError, aws_errors, one_line, run_reporting_errors
+from clients.errors import (
+    EXIT_AWS,
+    EXIT_CREDENTIALS,
+    EXIT_INPUT,
+    EXIT_NOT_FOUND,
+    EXIT_REFUSED,
+    NO_CREDENTIALS,
+    ClientError,
+    aws_errors,
+    one_line,
+    run_reporting_errors,
+)
 
 MAX_PAYLOAD_BYTES = 5 * 1024 * 1024  # InvokeEndpoint accepts 6 MB; keep a margin
 EXIT_MODEL = EXIT_REFUSED
@@ -175,6 +188,88 @@ def sdk_invoke(target: Target, session: Any = None) -> Invoke:
     return invoke
 
 
+API_URL_OUTPUT = "PredictionApiUrl"
+"""The Inference stack's output naming ``POST /predictions``."""
+
+
+def api_url(environment: str, region: str, session: Any = None) -> str:
+    """The prediction API's URL from the environment's Inference stack (``<env>-Inference``)."""
+    import boto3
+
+    stack = f"{environment}-Inference"
+    cloudformation = (session or boto3.Session(region_name=region)).client("cloudformation", region_name=region)
+    missing = f"stack {stack} not found in {region}: is the Inference stack deployed there?"
+    try:
+        with aws_errors(missing):
+            outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    except ClientError as error:
+        # CloudFormation says ValidationError "Stack with id ... does not exist".
+        if "does not exist" in str(error):
+            raise ClientError(missing, EXIT_NOT_FOUND) from None
+        raise
+    for output in outputs:
+        if output["OutputKey"] == API_URL_OUTPUT:
+            return output["OutputValue"]
+    raise ClientError(f"stack {stack} has no prediction API (set inference.api in config/{environment}.yaml and deploy)", EXIT_INPUT)
+
+
+def api_invoke(url: str, region: str, api_key: str | None = None, session: Any = None, timeout: float = 35.0) -> Invoke:
+    """POST text/csv to the prediction API: with an API key (x-api-key), or signed with SigV4 (execute-api)."""
+    import urllib.error
+    import urllib.request
+
+    def invoke(payload: bytes) -> bytes:
+        headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
+        if api_key:
+            headers["x-api-key"] = api_key
+        else:
+            headers = _signed(url, payload, headers, region, session)
+        request = urllib.request.Request(url, data=payload, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            raise _api_error(error.code, error.read()) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ClientError(f"cannot reach the prediction API at {url}: {one_line(str(reason))}", EXIT_AWS) from None
+
+    return invoke
+
+
+def _signed(url: str, payload: bytes, headers: dict[str, str], region: str, session: Any) -> dict[str, str]:
+    import boto3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    credentials = (session or boto3.Session(region_name=region)).get_credentials()
+    if credentials is None:
+        raise ClientError(NO_CREDENTIALS, EXIT_CREDENTIALS)
+    request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def _api_error(status: int, body: bytes) -> ClientError:
+    """The API's JSON answer (README, "Prediction API": the error table) as one line and an exit code."""
+    import json
+
+    try:
+        message = one_line(str(json.loads(body).get("message") or ""))
+    except (ValueError, AttributeError):
+        message = ""
+    message = message or one_line(body.decode("utf-8", errors="replace"))[:200] or "no message"
+    if status in (401, 403):
+        return ClientError(f"the prediction API refused the credentials ({status}): {message}", EXIT_CREDENTIALS)
+    if status == 503:
+        return ClientError(f"the prediction API has no model to call ({status}): {message}", EXIT_NOT_FOUND)
+    if status == 429:
+        return ClientError(f"the prediction API throttled the request ({status}): {message}", EXIT_AWS)
+    if 400 <= status < 500:
+        return ClientError(f"the prediction API refused the input ({status}): {message}", EXIT_REFUSED)
+    return ClientError(f"the prediction API failed ({status}): {message}", EXIT_AWS)
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
@@ -216,7 +311,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     where.add_argument("--env", help="environment name (config/<env>.yaml gives the endpoint and region)")
     where.add_argument("--endpoint", help="endpoint name (with --region)")
     parser.add_argument("--region", help="AWS region (default: the environment's)")
-    parser.add_argument("--via", choices=["boto3", "sdk"], default="boto3", help="InvokeEndpoint through boto3 or the SageMaker SDK")
+    parser.add_argument(
+        "--via",
+        choices=["boto3", "sdk", "api"],
+        default="boto3",
+        help="InvokeEndpoint through boto3 or the SageMaker SDK, or POST to the environment's prediction API",
+    )
+    parser.add_argument("--url", help="with --via api: the API's URL (default: the Inference stack's PredictionApiUrl output)")
+    parser.add_argument(
+        "--api-key-file", metavar="PATH", help="with --via api: send the API key in this file (x-api-key) instead of signing with SigV4"
+    )
     parser.add_argument("--batch-size", type=int, default=100, help="rows per request (default 100)")
     parser.add_argument(
         "--features",
@@ -251,11 +355,34 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             raise ClientError(f"cannot read {source}: not UTF-8 text (byte {error.start} of the text)", EXIT_INPUT) from None
         except csv.Error as error:
             raise ClientError(f"cannot read {source}: not CSV text ({error})", EXIT_INPUT) from None
-        send = invoke or (sdk_invoke(target) if args.via == "sdk" else boto3_invoke(target))
+        send = invoke or _transport(args, target)
         predictions = predict(rows, send, args.batch_size)
         (stdout or sys.stdout).write("".join(f"{value:.6f}\n" for value in predictions))
 
     return run_reporting_errors(run)
+
+
+def _transport(args: argparse.Namespace, target: Target) -> Invoke:
+    if args.via == "sdk":
+        return sdk_invoke(target)
+    if args.via != "api":
+        return boto3_invoke(target)
+    api_key = None
+    if args.api_key_file:
+        try:
+            api_key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ClientError(f"cannot read {args.api_key_file}: {error.strerror}", EXIT_INPUT) from None
+        if not api_key:
+            raise ClientError(f"{args.api_key_file} is empty: it should hold the API key", EXIT_INPUT)
+    session = target.session() if target.role_arn else None
+    if args.url:
+        url = args.url
+    elif args.env:
+        url = api_url(args.env, target.region, session)
+    else:
+        raise ClientError("--via api with --endpoint needs --url (the API's URL)", EXIT_INPUT)
+    return api_invoke(url, target.region, api_key, session)
 
 
 if __name__ == "__main__":

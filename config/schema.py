@@ -13,7 +13,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ml_constructs.aws_facts.s3_names import bucket_name_problem
 from ml_constructs.aws_facts.schedules import ScheduleError, ScheduleUse, check_schedule
-from ml_constructs.aws_models import InstanceUse, name_problem, unknown_instance_type
+from ml_constructs.aws_models import (
+    InstanceUse,
+    log_retention_days,
+    name_problem,
+    unknown_instance_type,
+    waf_evaluation_windows,
+    waf_rate_limit_range,
+)
 from ml_constructs.batch_input import input_filter_for
 from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
 
@@ -375,6 +382,134 @@ class VpcConfig(StrictModel):
     security_group_ids: Annotated[list[SecurityGroupId], AfterValidator(_each_once)] = Field(min_length=1, max_length=5)
 
 
+def _one_of_botocore(values: tuple[int, ...], what: str):  # noqa: ANN202 - returns a validator
+    def check(value: int) -> int:
+        if value not in values:
+            raise ValueError(f"allowed: {what}: {', '.join(map(str, values))}")
+        return value
+
+    return check
+
+
+def _waf_rate_limit(value: int) -> int:
+    low, high = waf_rate_limit_range()
+    if not low <= value <= high:
+        raise ValueError(f"allowed: {low} to {high} requests per evaluation window (botocore's wafv2 RateBasedStatement.Limit)")
+    return value
+
+
+LogRetentionDays = Annotated[
+    int, AfterValidator(lambda days: _one_of_botocore(log_retention_days(), "a CloudWatch Logs retention in days")(days))
+]
+WafWindowSeconds = Annotated[
+    int, AfterValidator(lambda seconds: _one_of_botocore(waf_evaluation_windows(), "a WAF evaluation window in seconds")(seconds))
+]
+ClientName = Annotated[
+    str, AfterValidator(_matches(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", "2-40 lowercase letters, digits and '-' (names the API key)"))
+]
+UserPoolArn = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"arn:aws:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9a-zA-Z]+",
+            "a Cognito user pool ARN, arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>",
+        )
+    ),
+]
+# API Gateway's account-level default throttle (API Gateway Developer Guide, "Amazon API Gateway
+# quotas": 10,000 requests per second with a burst of 5,000 per account and Region); a stage or
+# usage plan asks for less, never more.
+API_ACCOUNT_RATE_LIMIT = 10000
+API_ACCOUNT_BURST_LIMIT = 5000
+
+
+class ApiThrottle(StrictModel):
+    rate_limit_rps: float = Field(gt=0, le=API_ACCOUNT_RATE_LIMIT, description="steady requests per second")
+    burst_limit: int = Field(ge=1, le=API_ACCOUNT_BURST_LIMIT, description="requests allowed in a burst above the rate")
+
+
+class ApiClient(StrictModel):
+    """An application issued an API key, with its own quota and throttle (a usage plan)."""
+
+    name: ClientName
+    quota_per_day: int = Field(ge=1, le=1_000_000_000, description="requests per day; the 429 answer says the quota is spent")
+    throttle: ApiThrottle
+
+
+class ApiWafConfig(StrictModel):
+    rate_limit: Annotated[int, AfterValidator(_waf_rate_limit)] = Field(
+        1000, description="requests one IP address may send per window before WAF blocks it"
+    )
+    window_seconds: WafWindowSeconds = 300
+
+
+class ApiAlarmsConfig(StrictModel):
+    error_rate_5xx_percent: float = Field(1.0, gt=0, le=100)
+    error_rate_4xx_percent: float = Field(10.0, gt=0, le=100, description="a spike of refused requests (bad input, keys, quotas)")
+    p99_integration_latency_ms: float = Field(1000.0, gt=0, le=29000, description="API Gateway's time waiting for the endpoint")
+    evaluation_periods: int = Field(5, ge=1, le=60)
+    datapoints_to_alarm: int = Field(3, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _m_out_of_n(self) -> ApiAlarmsConfig:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"inference.api.alarms.datapoints_to_alarm = {self.datapoints_to_alarm}: allowed: at most evaluation_periods "
+                f"({self.evaluation_periods})"
+            )
+        return self
+
+
+ApiAuth = Literal["iam", "api_key", "cognito", "none"]
+
+
+class PredictionApiConfig(StrictModel):
+    """A REST API (API Gateway) in front of the endpoint: POST /predictions, text/csv rows in, one probability per row out."""
+
+    auth: ApiAuth = Field(
+        "iam", description="iam (SigV4), api_key (usage plans per client), cognito (JWT), none (open: see open_to_anyone)"
+    )
+    open_to_anyone: bool = Field(
+        False, description="required true with auth none: anyone who finds the URL can call the model and run up its cost"
+    )
+    throttle: ApiThrottle = ApiThrottle(rate_limit_rps=50, burst_limit=100)
+    clients: list[ApiClient] = Field(default_factory=list, max_length=50, description="with auth api_key: one key and usage plan each")
+    cognito_user_pool_arn: UserPoolArn | None = Field(None, description="with auth cognito: the user pool whose tokens are accepted")
+    waf: ApiWafConfig | None = Field(None, description="a WAF web ACL with a rate rule per client IP")
+    access_log_retention_days: LogRetentionDays = 365
+    alarms: ApiAlarmsConfig = ApiAlarmsConfig()
+
+    @model_validator(mode="after")
+    def _auth_has_what_it_needs(self) -> PredictionApiConfig:
+        if self.auth == "none" and not self.open_to_anyone:
+            raise ValueError(
+                "inference.api.auth = 'none': allowed only with inference.api.open_to_anyone: true (anyone with the URL could "
+                "call the model); prefer iam or api_key"
+            )
+        if self.open_to_anyone and self.auth != "none":
+            raise ValueError(f"inference.api.open_to_anyone = True: allowed only with auth none (auth is {self.auth!r})")
+        if self.auth == "api_key" and not self.clients:
+            raise ValueError("inference.api.clients: allowed: at least one client with auth api_key (each gets a key and a usage plan)")
+        if self.clients and self.auth != "api_key":
+            raise ValueError(f"inference.api.clients: allowed only with auth api_key (auth is {self.auth!r})")
+        if (self.auth == "cognito") != (self.cognito_user_pool_arn is not None):
+            raise ValueError("inference.api.cognito_user_pool_arn: allowed: set exactly when auth is cognito")
+        names = [client.name for client in self.clients]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"inference.api.clients: allowed: each name once; repeated: {', '.join(repeated)}")
+        for client in self.clients:
+            # A usage plan cannot raise a client above the stage's limits: the stage throttles first
+            # (API Gateway Developer Guide, "Throttle requests to your REST APIs").
+            if client.throttle.rate_limit_rps > self.throttle.rate_limit_rps or client.throttle.burst_limit > self.throttle.burst_limit:
+                raise ValueError(
+                    f"inference.api.clients[{client.name}].throttle = {client.throttle.rate_limit_rps:g} rps, burst "
+                    f"{client.throttle.burst_limit}: allowed: at most the API's throttle ({self.throttle.rate_limit_rps:g} rps, burst "
+                    f"{self.throttle.burst_limit})"
+                )
+        return self
+
+
 class InferenceConfig(StrictModel):
     model: ModelVersion | None = Field(None, description="the model version to serve; none: no endpoint yet")
     variant: VariantConfig | None = None
@@ -383,6 +518,11 @@ class InferenceConfig(StrictModel):
     autoscaling: AutoscalingConfig | None = None
     deployment: DeploymentConfig = DeploymentConfig()
     vpc: VpcConfig | None = None
+    api: PredictionApiConfig | None = Field(
+        None,
+        description="a REST API in front of the endpoint, deployed with it (so not while model is unset: promotion fills "
+        "model in); none: callers use InvokeEndpoint",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> InferenceConfig:
@@ -602,6 +742,8 @@ class EnvironmentConfig(StrictModel):
             raise ValueError(
                 f"registry.shared_with_accounts = {self.registry.shared_with_accounts}: allowed: other accounts than {self.account}"
             )
+        if self.production and self.inference and self.inference.api and self.inference.api.auth == "none":
+            raise ValueError("inference.api.auth = 'none': allowed: iam, api_key or cognito when production is true")
         if self.batch and not self.serves_a_model:
             raise ValueError("batch: allowed only with inference.model set (batch transform runs the environment's model)")
         inference = self.inference

@@ -13,11 +13,12 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from ml_constructs.endpoint import VARIANT_NAME, InstanceVariant
 from ml_constructs.instances import gpus, vcpus
-from ml_constructs.monitoring import EndpointMetrics
+from ml_constructs.monitoring import ApiMetrics, EndpointMetrics
+from ml_constructs.prediction_mapping import STAGE as API_STAGE
 from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
-from stacks.inference_stack import InferenceStack, endpoint_variant
+from stacks.inference_stack import InferenceStack, endpoint_variant, prediction_api_name
 from stacks.monitoring_stack import MonitoringStack
 from stacks.training_stack import TrainingStack
 
@@ -99,6 +100,8 @@ class EnvironmentStage(Stage):
             endpoint=EndpointMetrics(config.endpoint_name, VARIANT_NAME) if variant else None,
             endpoint_vcpus=vcpus(variant.instance_type) if isinstance(variant, InstanceVariant) else None,
             endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
+            api=ApiMetrics(prediction_api_name(config.prefix), API_STAGE) if model and config.inference and config.inference.api else None,
+            api_alarms=config.inference.api.alarms if model and config.inference and config.inference.api else None,
             **common("Monitoring"),
         )
 
@@ -123,6 +126,7 @@ class EnvironmentStage(Stage):
                 encryption_key=self.data.key,
                 rollback_alarm_names=self.monitoring.monitoring.rollback_alarm_names,
                 smoke_test_account=smoke_test_account,
+                retain_logs=config.data.retain,
                 **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.

@@ -33,6 +33,11 @@ def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | Serverless
     return ServerlessVariant(inference.serverless.memory_size_mb, inference.serverless.max_concurrency)
 
 
+def prediction_api_name(prefix: str) -> str:
+    """Stable: the Monitoring stack's alarms name the API by it (ApiName dimension)."""
+    return f"{prefix}-predictions"
+
+
 def smoke_test_role_name(prefix: str) -> str:
     """Stable, so that the delivery pipeline (another account, maybe) can name it without a lookup."""
     return f"{prefix}-endpoint-smoke-test"
@@ -58,6 +63,7 @@ class InferenceStack(Stack):
         encryption_key: kms.IKey,
         rollback_alarm_names: list[str],
         smoke_test_account: str | None = None,
+        retain_logs: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -159,7 +165,45 @@ class InferenceStack(Stack):
                 description=f"Assumed by the delivery pipeline's smoke test to call {self.endpoint.endpoint_name}",
             )
             self.endpoint.grant_invoke(smoke_test)
+        self.api = self._prediction_api(prefix, endpoint_name, inference, encryption_key, retain_logs)
+        if self.api and smoke_test_account and inference.api and inference.api.auth == "iam":
+            self.api.grant_invoke(smoke_test)
         self.endpoint_name_output = CfnOutput(
             self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py"
         )
         CfnOutput(self, "VariantName", value=self.endpoint.variant_name)
+
+    def _prediction_api(
+        self, prefix: str, endpoint_name: str, inference: InferenceConfig, encryption_key: kms.IKey, retain_logs: bool
+    ) -> Any:
+        api = inference.api
+        if api is None:
+            return None
+        # Imported here: environments without an API do not load the API Gateway modules.
+        from ml_constructs.prediction_api import ApiClientPlan, ApiThrottle, PredictionApi, PredictionApiProps, WafRateRule
+
+        prediction_api = PredictionApi(
+            self,
+            "PredictionApi",
+            PredictionApiProps(
+                api_name=prediction_api_name(prefix),
+                endpoint_name=endpoint_name,
+                encryption_key=encryption_key,
+                throttle=ApiThrottle(api.throttle.rate_limit_rps, api.throttle.burst_limit),
+                auth=api.auth,
+                open_to_anyone=api.open_to_anyone,
+                clients=[
+                    ApiClientPlan(c.name, c.quota_per_day, ApiThrottle(c.throttle.rate_limit_rps, c.throttle.burst_limit))
+                    for c in api.clients
+                ],
+                cognito_user_pool_arn=api.cognito_user_pool_arn,
+                waf=WafRateRule(api.waf.rate_limit, api.waf.window_seconds) if api.waf else None,
+                log_retention_days=api.access_log_retention_days,
+                retain_logs=retain_logs,
+            ),
+        )
+        prediction_api.node.add_dependency(self.endpoint.endpoint)
+        self.api_url_output = CfnOutput(
+            self, "PredictionApiUrl", value=prediction_api.url, description="POST text/csv rows here: python -m clients.predict --via api"
+        )
+        return prediction_api

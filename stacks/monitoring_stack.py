@@ -8,9 +8,11 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns_subscriptions as subscriptions
 
-from config.schema import MonitoringConfig
+from config.schema import ApiAlarmsConfig, MonitoringConfig
 from constructs import Construct
 from ml_constructs.monitoring import (
+    ApiMetrics,
+    ApiThresholds,
     EndpointMetrics,
     EndpointThresholds,
     ModelMonitoring,
@@ -40,6 +42,8 @@ class MonitoringStack(Stack):
         endpoint: EndpointMetrics | None,
         endpoint_vcpus: int | None,
         endpoint_gpus: int,
+        api: ApiMetrics | None = None,
+        api_alarms: ApiAlarmsConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -84,6 +88,18 @@ class MonitoringStack(Stack):
                 ),
                 vcpus=endpoint_vcpus,
                 gpus=endpoint_gpus,
+            )
+        if api and api_alarms:
+            a = api_alarms
+            self.monitoring.monitor_api(
+                api,
+                ApiThresholds(
+                    error_rate_5xx_percent=a.error_rate_5xx_percent,
+                    error_rate_4xx_percent=a.error_rate_4xx_percent,
+                    p99_integration_latency_ms=a.p99_integration_latency_ms,
+                    evaluation_periods=a.evaluation_periods,
+                    datapoints_to_alarm=a.datapoints_to_alarm,
+                ),
             )
         self.monitoring.monitor_pipeline(
             "Training pipeline",

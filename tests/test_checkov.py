@@ -148,7 +148,8 @@ def test_pipeline_logs_are_encrypted_with_the_environment_key_for_those_log_grou
         }
         assert groups, f"{name}: no state machine log group"
         assert set(groups.values()) == {key_arn}, f"{name}: log groups not encrypted with {key_arn}: {groups}"
-        assert all(arn.split(":log-group:")[1].startswith(LOG_GROUP_PREFIX) for arn in groups)
+        # State machines' execution logs, and a prediction API's access log where there is one.
+        assert all(arn.split(":log-group:")[1].startswith((LOG_GROUP_PREFIX, "/aws/apigateway/")) for arn in groups)
         statements = [
             s
             for s in data.resources[key]["Properties"]["KeyPolicy"]["Statement"]

@@ -684,3 +684,46 @@ def test_serving_a_shared_package_loads(tmp_path: Path) -> None:
     prod["inference"]["model"]["model_package_arn"] = DEV_PACKAGE
     write_config(config_dir, "prod", prod)
     assert load_environment("prod", config_dir).inference.model.model_package_arn == DEV_PACKAGE  # type: ignore[union-attr]
+
+
+# --- inference.api ------------------------------------------------------------------------
+
+
+def api_error(tmp_path: Path, name: str = "dev", **api: Any) -> str:
+    return inference_error(tmp_path, name, api=api)
+
+
+def test_an_open_api_needs_its_loud_flag(tmp_path: Path) -> None:
+    assert api_error(tmp_path, auth="none").endswith(
+        "dev.yaml: inference.api.auth = 'none': allowed only with inference.api.open_to_anyone: true (anyone with the URL could "
+        "call the model); prefer iam or api_key"
+    )
+    assert "allowed: iam, api_key or cognito when production is true" in api_error(tmp_path, "prod", auth="none", open_to_anyone=True)
+
+
+def test_api_keys_need_clients_within_the_apis_throttle(tmp_path: Path) -> None:
+    assert "inference.api.clients: allowed: at least one client with auth api_key" in api_error(tmp_path, auth="api_key")
+    client = {"name": "partner-a", "quota_per_day": 1000, "throttle": {"rate_limit_rps": 80, "burst_limit": 10}}
+    message = api_error(tmp_path, auth="api_key", clients=[client])
+    assert message.endswith(
+        "inference.api.clients[partner-a].throttle = 80 rps, burst 10: allowed: at most the API's throttle (50 rps, burst 100)"
+    )
+
+
+def test_api_values_aws_accepts_come_from_botocore(tmp_path: Path) -> None:
+    message = api_error(tmp_path, access_log_retention_days=10)
+    assert "inference.api.access_log_retention_days = 10: allowed: a CloudWatch Logs retention in days: 1, 3, 5, 7, 14, 30" in message
+    assert "inference.api.waf.rate_limit = 5: allowed: 10 to 2000000000 requests" in api_error(tmp_path, waf={"rate_limit": 5})
+    assert "allowed: a WAF evaluation window in seconds: 60, 120, 300, 600" in api_error(tmp_path, waf={"window_seconds": 30})
+
+
+def test_an_api_waits_for_a_model(tmp_path: Path) -> None:
+    """Like the endpoint it calls, the API is deployed once a model is set (promote fills model in)."""
+    config = dev_config()
+    del config["inference"]["model"]
+    config.pop("batch")
+    write_config(tmp_path, "dev", config)
+    loaded = load_environment("dev", config_dir=tmp_path)
+    assert loaded.inference is not None
+    assert loaded.inference.api is not None
+    assert not loaded.serves_a_model

@@ -36,7 +36,7 @@ def test_key_rotates_and_has_an_alias(data: SynthesizedStack) -> None:
 
 
 def test_data_buckets_use_the_customer_managed_key_with_bucket_keys(data: SynthesizedStack) -> None:
-    key_id = next(iter(data.resources("AWS::KMS::Key")))
+    key_id = next(logical_id for logical_id in data.resources("AWS::KMS::Key") if logical_id.startswith("DataKey"))
     for name in ("TrainingData", "ModelArtifacts", "Batch"):
         (rule,) = bucket(data, name)["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert rule["BucketKeyEnabled"] is True

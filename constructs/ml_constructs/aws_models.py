@@ -71,3 +71,30 @@ def name_problem(service: str, shape_name: str, value: str) -> str | None:
     if pattern and not re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value):
         return f"does not match {service} {shape_name} pattern {pattern}"
     return None
+
+
+def _numbers_after(text: str, lead: str) -> tuple[int, ...]:
+    """The integers listed after ``lead`` in a documentation sentence ("... are: 1, 3, and 5.")."""
+    found = re.search(re.escape(lead) + r"([\d, and]+)", text)
+    if not found:
+        raise LookupError(f"botocore's documentation no longer says {lead!r}: {text[:200]!r}")
+    return tuple(int(number) for number in re.findall(r"\d+", found.group(1)))
+
+
+@functools.cache
+def log_retention_days() -> tuple[int, ...]:
+    """The retention periods CloudWatch Logs accepts (PutRetentionPolicy ``retentionInDays``, shape ``Days``)."""
+    documentation = " ".join(re.sub(r"<[^>]+>", "", shape("logs", "Days").get("documentation", "")).split())
+    return _numbers_after(documentation, "Possible values are: ")
+
+
+def waf_rate_limit_range() -> tuple[int, int]:
+    """The request counts a WAF rate-based rule accepts (wafv2 ``RateBasedStatement.Limit``)."""
+    rules = shape("wafv2", shape("wafv2", "RateBasedStatement")["members"]["Limit"]["shape"])
+    return int(rules["min"]), int(rules["max"])
+
+
+@functools.cache
+def waf_evaluation_windows() -> tuple[int, ...]:
+    """The look-back windows of a WAF rate-based rule (``RateBasedStatement.EvaluationWindowSec``)."""
+    return _numbers_after(member_documentation("wafv2", "RateBasedStatement", "EvaluationWindowSec"), "Valid settings are ")

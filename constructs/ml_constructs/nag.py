@@ -30,3 +30,35 @@ def partition_of(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def acknowledge_api(scope: IConstruct, auth: str, waf: bool) -> None:
+    """The AwsSolutions API Gateway findings that are choices of the prediction API, each with its reason."""
+    reasons = {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]": (
+            "API Gateway's account-level CloudWatch role: AWS's managed policy is the one the API Gateway guide documents "
+            "for execution logs, and it writes only API Gateway's own log groups."
+        ),
+    }
+    reasons["AwsSolutions-APIG2"] = (
+        "Parameters are validated (Content-Type is required); body validation checks JSON against a JSON-schema model, and "
+        "the body is CSV: its content type is enforced by the text/csv template (others get 415) and its size by API "
+        "Gateway and SageMaker, the rows by the model."
+    )
+    if auth != "cognito":
+        reasons["AwsSolutions-COG4"] = (
+            f"The method authorizes with {auth} (the environment's inference.api.auth), not a Cognito user pool: "
+            "callers are AWS principals signing with SigV4 or applications holding an API key."
+        )
+    if auth in ("api_key", "none"):
+        reasons["AwsSolutions-APIG4"] = (
+            "API keys with usage plans identify and limit each partner application (inference.api.auth api_key), or the "
+            "environment's config opens the API on purpose (open_to_anyone)."
+        )
+    if not waf:
+        reasons["AwsSolutions-APIG3"] = (
+            "The WAF web ACL is an option of the environment's config (inference.api.waf); stage and usage-plan "
+            "throttling limit callers without it."
+        )
+    for rule, reason in reasons.items():
+        Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))

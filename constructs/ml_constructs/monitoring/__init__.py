@@ -14,8 +14,9 @@ from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec
-from ml_constructs.monitoring.dashboard import endpoint_rows, pipeline_rows, text_row
+from ml_constructs.monitoring.dashboard import api_rows, endpoint_rows, pipeline_rows, text_row
 from ml_constructs.monitoring.metrics import (
+    ApiMetrics,
     EndpointMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
@@ -25,6 +26,8 @@ from ml_constructs.monitoring.metrics import (
 __all__ = [
     "AlarmFactory",
     "AlarmSpec",
+    "ApiMetrics",
+    "ApiThresholds",
     "EndpointMetrics",
     "EndpointThresholds",
     "ModelMonitoring",
@@ -47,6 +50,15 @@ class EndpointThresholds:
     datapoints_to_alarm: int = 3
     invocation_anomaly_detection: bool = False
     anomaly_band_width: float = 3.0
+
+
+@dataclass(frozen=True)
+class ApiThresholds:
+    error_rate_5xx_percent: float = 1.0
+    error_rate_4xx_percent: float = 10.0
+    p99_integration_latency_ms: float = 1000.0
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int = 3
 
 
 @dataclass(frozen=True)
@@ -185,6 +197,46 @@ class ModelMonitoring(Construct):
             members,
             f"{metrics.endpoint_name} is unhealthy: errors, latency or saturated instances.",
             "open the dashboard's endpoint rows; the member alarm in ALARM says which.",
+        )
+
+    def monitor_api(self, metrics: ApiMetrics, thresholds: ApiThresholds) -> None:
+        """The prediction API in front of the endpoint: what its callers see."""
+        t = thresholds
+        periods = {"evaluation_periods": t.evaluation_periods, "datapoints_to_alarm": t.datapoints_to_alarm}
+        self.dashboard.add_widgets(*text_row(f"## Prediction API `{metrics.api_name}` (stage `{metrics.stage}`)", 1))
+        for row in api_rows(metrics):
+            self.dashboard.add_widgets(*row)
+        self.alarms.add(
+            AlarmSpec(
+                "api-5xx-error-rate",
+                metrics.error_rate_5xx_percent(),
+                t.error_rate_5xx_percent,
+                f"More than {t.error_rate_5xx_percent}% of calls to the prediction API fail on our side (5XX): the endpoint "
+                "is missing, failing, or refuses the API's role.",
+                "read integrationStatus and error in the API's access log for a failing requestId; then the endpoint alarms.",
+                **periods,
+            )
+        )
+        self.alarms.add(
+            AlarmSpec(
+                "api-p99-integration-latency",
+                metrics.integration_latency("p99"),
+                t.p99_integration_latency_ms,
+                f"The slowest 1% of calls wait more than {t.p99_integration_latency_ms} ms for the endpoint; at 29 s API Gateway gives up.",
+                "compare with the endpoint's model latency and invocations per instance (overload: scale out).",
+                **periods,
+            )
+        )
+        self.alarms.add(
+            AlarmSpec(
+                "api-4xx-error-rate",
+                metrics.error_rate_4xx_percent(),
+                t.error_rate_4xx_percent,
+                f"More than {t.error_rate_4xx_percent}% of calls are refused (4XX): bad rows, wrong content type, bad "
+                "credentials, or throttling and spent quotas (429).",
+                "group the access log by status and apiKeyId or caller to find who, then tell that client what its errors say.",
+                **periods,
+            )
         )
 
     def monitor_pipeline(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from ml_constructs.monitoring.metrics import EndpointMetrics, PipelineMetrics, ServiceIntegrationMetrics
+from ml_constructs.monitoring.metrics import ApiMetrics, EndpointMetrics, PipelineMetrics, ServiceIntegrationMetrics
 
 Row = list[cloudwatch.IWidget]
 WIDTH = 24
@@ -70,4 +70,19 @@ def pipeline_rows(metrics: PipelineMetrics, jobs: ServiceIntegrationMetrics, job
             _graph("Execution time (ms, max)", [metrics.execution_time("Maximum"), metrics.execution_time("Average")], 8, "ms"),
             _graph(f"{job_label} run time (ms, all pipelines of the account)", [jobs.run_time("Maximum")], 8, "ms"),
         ]
+    ]
+
+
+def api_rows(metrics: ApiMetrics) -> list[Row]:
+    """Calls and error rates, then latency (ms) as callers see it and as the endpoint adds it."""
+    latency = ["p50", "p90", "p99"]
+    return [
+        [
+            _graph("API calls and errors (count)", [metrics.requests(), metrics.errors_4xx(), metrics.errors_5xx()], 12, "count"),
+            _graph("API error rates (%)", [metrics.error_rate_4xx_percent(), metrics.error_rate_5xx_percent()], 12, "%"),
+        ],
+        [
+            _graph("API latency (ms)", [metrics.latency(s) for s in latency], 12, "ms"),
+            _graph("Integration latency (ms)", [metrics.integration_latency(s) for s in latency], 12, "ms"),
+        ],
     ]

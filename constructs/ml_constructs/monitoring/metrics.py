@@ -170,3 +170,55 @@ class ServiceIntegrationMetrics:
             statistic=statistic,
             period=Duration.minutes(self.period_minutes),
         )
+
+
+API_NAMESPACE = "AWS/ApiGateway"
+
+
+@dataclass(frozen=True)
+class ApiMetrics:
+    """A REST API stage's metrics (``ApiName`` and ``Stage`` dimensions). Latencies are milliseconds."""
+
+    api_name: str
+    stage: str
+    period_minutes: int = 1
+
+    def _metric(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=API_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"ApiName": self.api_name, "Stage": self.stage},
+            statistic=statistic,
+            period=Duration.minutes(self.period_minutes),
+            label=label,
+        )
+
+    def requests(self) -> cloudwatch.Metric:
+        return self._metric("Count", "Sum", "requests")
+
+    def errors_4xx(self) -> cloudwatch.Metric:
+        return self._metric("4XXError", "Sum", "4XX")
+
+    def errors_5xx(self) -> cloudwatch.Metric:
+        return self._metric("5XXError", "Sum", "5XX")
+
+    def latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        return self._metric("Latency", statistic, f"latency {statistic} (ms)")
+
+    def integration_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        return self._metric("IntegrationLatency", statistic, f"integration latency {statistic} (ms)")
+
+    def error_rate_percent(self, errors: cloudwatch.Metric, errors_id: str, label: str) -> cloudwatch.MathExpression:
+        """errors / requests x 100, and 0 (not missing) when there is no traffic."""
+        return cloudwatch.MathExpression(
+            expression=f"IF(requests > 0, 100 * {errors_id} / requests, 0)",
+            using_metrics={errors_id: errors, "requests": self.requests()},
+            label=label,
+            period=Duration.minutes(self.period_minutes),
+        )
+
+    def error_rate_5xx_percent(self) -> cloudwatch.MathExpression:
+        return self.error_rate_percent(self.errors_5xx(), "errors5xx", "5XX rate (%)")
+
+    def error_rate_4xx_percent(self) -> cloudwatch.MathExpression:
+        return self.error_rate_percent(self.errors_4xx(), "errors4xx", "4XX rate (%)")
