@@ -62,6 +62,12 @@ def catch_all(next_state: str) -> State:
     return {"ErrorEquals": ["States.ALL"], "Assign": {"failure": "{% $states.errorOutput %}"}, "Next": next_state}
 
 
+def data_objects(contents: str) -> str:
+    """JSONata: the objects of a listing (``Contents``) that are data files: not empty, not hidden
+    (``.name``) and not markers (``_SUCCESS``) — the files train.py and the transform read."""
+    return f"{contents}[Size > 0 and $not($contains(Key, /(^|\\/)[_.][^\\/]*$/))]"
+
+
 def jsonata(expression: str) -> str:
     return "{% " + expression + " %}"
 

@@ -24,6 +24,7 @@ from ml_constructs.asl import (
     SAGEMAKER_RETRY,
     State,
     catch_all,
+    data_objects,
     failure,
     jsonata,
     notify_and_fail,
@@ -135,10 +136,7 @@ class TransformPipeline(Construct):
                 "Arguments": {"Bucket": p.bucket.bucket_name, "Prefix": jsonata("$inputSet"), "MaxKeys": MAX_LISTED_FILES},
                 "Assign": {
                     # Data files only: not the _SUCCESS marker, hidden files or empty objects.
-                    "files": jsonata(
-                        "[$states.result.Contents[Size > 0 and $not($contains(Key, /(^|\\/)[_.][^\\/]*$/))]"
-                        ".$substringAfter(Key, $inputSet)]"
-                    ),
+                    "files": jsonata(f"[{data_objects('$states.result.Contents')}.$substringAfter(Key, $inputSet)]"),
                     "truncated": jsonata("$states.result.IsTruncated = true"),
                 },
                 "Retry": [throttling_retry("S3")],
