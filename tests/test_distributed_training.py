@@ -1,19 +1,13 @@
-"""train.py on several hosts: N processes on this machine play a SageMaker training cluster.
+"""train.py on several hosts: three processes on this machine play a SageMaker training cluster.
 
-Each process is one host with its own ``/opt/ml``-like tree: its shard of ``train`` (what
-``ShardedByS3Key`` gives it, whole files), the whole ``validation`` channel (``FullyReplicated``),
-its own model, output and checkpoint directories. The hosts are named by loopback addresses
-(127.0.0.1, 127.0.0.2, ...), so they resolve as SageMaker's ``algo-N`` names do in a job and
-XGBoost's tracker and communicator talk over real sockets. Two hosts learn who they are from
-``SM_HOSTS``/``SM_CURRENT_HOST`` (what the container's toolkit sets), the third from
-``resourceconfig.json`` (what SageMaker writes).
+Each process is one host with its own ``/opt/ml``-like tree (``tests/support/local_cluster.py``):
+its shard of ``train`` (what ``ShardedByS3Key`` gives it, whole files), the whole ``validation``
+channel (``FullyReplicated``), its own model, output and checkpoint directories.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,11 +17,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
+from tests.support.local_cluster import SCRIPT, host_environment, loopback_hosts, run_cluster
 from training_scripts import train as train_script
 from training_scripts.metric_log import FAILURE_PREFIX
 
-SCRIPT = Path(train_script.__file__)
-HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+HOSTS = loopback_hosts(3)
 ARGS = ["--eta", "0.2", "--max_depth", "4", "--num_round", "40", "--early_stopping_rounds", "10"]
 AUC_TOLERANCE = 0.005
 
@@ -51,12 +45,6 @@ class Host:
         return [line for line in self.result.stdout.splitlines() if line.startswith("metric ")]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def write_rows(path: Path, rows: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savetxt(path, rows, delimiter=",", fmt="%.8g")
@@ -78,41 +66,10 @@ def host_tree(root: Path, shards: list[np.ndarray], validation: np.ndarray) -> P
     return root
 
 
-def environment(root: Path) -> dict[str, str]:
-    return os.environ | {
-        "OMP_NUM_THREADS": "1",
-        "SM_CHANNEL_TRAIN": str(root / "input" / "data" / "train"),
-        "SM_CHANNEL_VALIDATION": str(root / "input" / "data" / "validation"),
-        "SM_MODEL_DIR": str(root / "model"),
-        "SM_OUTPUT_DATA_DIR": str(root / "output" / "data"),
-        "SM_OUTPUT_DIR": str(root / "output"),
-        "SM_INPUT_CONFIG_DIR": str(root / "input" / "config"),
-    }
-
-
-def run_cluster(base: Path, shards: list[np.ndarray], validation: np.ndarray) -> list[Host]:
-    """Start one train.py per host at once, as SageMaker starts the containers; wait for all."""
-    port = free_port()
-    processes = []
-    for index, name in enumerate(HOSTS):
-        root = host_tree(base / f"algo-{index + 1}", [shards[index]], validation)
-        env = environment(root)
-        if index == len(HOSTS) - 1:
-            config = root / "input" / "config"
-            config.mkdir(parents=True)
-            (config / "resourceconfig.json").write_text(json.dumps({"current_host": name, "hosts": list(HOSTS)}))
-        else:
-            env |= {"SM_HOSTS": json.dumps(list(HOSTS)), "SM_CURRENT_HOST": name}
-        command = [sys.executable, str(SCRIPT), *ARGS, "--tracker-port", str(port), "--checkpoint-dir", str(root / "checkpoints")]
-        processes.append((name, root, subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    hosts = []
-    for name, root, process in processes:
-        try:
-            stdout, stderr = process.communicate(timeout=120)
-        finally:
-            process.kill()
-        hosts.append(Host(name, root, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)))
-    return hosts
+def run_hosts(base: Path, shards: list[np.ndarray], validation: np.ndarray) -> list[Host]:
+    roots = [host_tree(base / f"algo-{index + 1}", [shard], validation) for index, shard in enumerate(shards)]
+    results = run_cluster(roots, [*ARGS, "--checkpoint-dir", "{root}/checkpoints"])
+    return [Host(name, root, result) for name, root, result in zip(HOSTS, roots, results, strict=True)]
 
 
 def validation_auc(evaluation: Path) -> float:
@@ -123,14 +80,14 @@ def validation_auc(evaluation: Path) -> float:
 def single(data: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One process over the union of the shards (the same three files in one channel)."""
     root = host_tree(tmp_path_factory.mktemp("single"), np.array_split(data["train"], len(HOSTS)), data["validation"])
-    result = subprocess.run([sys.executable, str(SCRIPT), *ARGS], env=environment(root), capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(SCRIPT), *ARGS], env=host_environment(root), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return root / "output" / "data" / "evaluation.json"
 
 
 @pytest.fixture(scope="module")
 def cluster(data: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> list[Host]:
-    hosts = run_cluster(tmp_path_factory.mktemp("cluster"), np.array_split(data["train"], len(HOSTS)), data["validation"])
+    hosts = run_hosts(tmp_path_factory.mktemp("cluster"), np.array_split(data["train"], len(HOSTS)), data["validation"])
     for host in hosts:
         assert host.result.returncode == 0, f"{host.name}: {host.result.stderr[-3000:]}"
     return hosts
@@ -149,7 +106,7 @@ def test_three_hosts_train_one_model_as_good_as_one_process_on_the_union(cluster
 def test_the_hosts_train_together_not_each_alone(cluster: list[Host], data: dict[str, np.ndarray], tmp_path: Path) -> None:
     """A model trained on the first shard alone differs from the cluster's: the shards were joined."""
     root = host_tree(tmp_path, [np.array_split(data["train"], len(HOSTS))[0]], data["validation"])
-    result = subprocess.run([sys.executable, str(SCRIPT), *ARGS], env=environment(root), capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(SCRIPT), *ARGS], env=host_environment(root), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (root / "model" / train_script.MODEL_FILE_NAME).read_bytes() != cluster[0].model.read_bytes()
     joined = [line for line in cluster[0].result.stdout.splitlines() if "joining" in line]
@@ -177,7 +134,7 @@ def test_a_host_with_bad_data_stops_every_host_with_its_reason_in_its_log(data: 
     shards = np.array_split(data["train"], len(HOSTS))
     broken = [shards[0], shards[1].copy(), shards[2]]
     broken[1][5, 0] = 7
-    hosts = run_cluster(tmp_path, broken, data["validation"])
+    hosts = run_hosts(tmp_path, broken, data["validation"])
     assert [h.result.returncode for h in hosts] == [2, 2, 2]
     failure_lines = {h.name: [line for line in h.result.stderr.splitlines() if line.startswith(FAILURE_PREFIX)] for h in hosts}
     assert failure_lines == {
