@@ -118,12 +118,14 @@ def resolve_folder(
     job_name_prefix: str,
     next_state: str,
     failure_state: str = "NotifyFailure",
+    name_room: int = 0,
 ) -> dict[str, State]:
     """States ``Resolve<name>`` → ``Check<name>`` that set ``$<variable>`` and ``$jobName``.
 
     The run starts with ``{"<input_key>": "<folder_prefix><folder>/"}`` (by hand, on a schedule)
     or ``{"marker_key": "<folder_prefix><folder>/_SUCCESS"}`` (the S3 trigger); anything else
-    fails with ``InvalidInput`` and says what was expected.
+    fails with ``InvalidInput`` and says what was expected. ``name_room`` characters of the job
+    name are left free for a suffix the pipeline adds (``-<n>``).
     """
     escaped = folder_prefix.replace("/", "\\/").replace(".", "\\.")
     return {
@@ -140,7 +142,7 @@ def resolve_folder(
                 # that lands on a '-'). Execution names are unique, so job names are too.
                 "jobName": jsonata(
                     f"$replace({quote(job_name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
-                    f" 0, {62 - len(job_name_prefix)}), /-+$/, '')"
+                    f" 0, {62 - len(job_name_prefix) - name_room}), /-+$/, '')"
                 ),
             },
             "Next": f"Check{name}",
