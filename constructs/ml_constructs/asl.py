@@ -57,6 +57,19 @@ def throttling_retry(integration: str) -> State:
     }
 
 
+def s3_task(operation: str, arguments: dict[str, Any] | str, assign: dict[str, Any], next_state: str) -> State:
+    """An ``aws-sdk:s3`` Task that retries S3's transient errors and sends any failure to the notification."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::aws-sdk:s3:{operation}",
+        "Arguments": arguments,
+        "Assign": assign,
+        "Retry": [throttling_retry("S3")],
+        "Catch": [catch_all("NotifyFailure")],
+        "Next": next_state,
+    }
+
+
 def catch_all(next_state: str) -> State:
     """Record the error in ``$failure`` and go to ``next_state`` (the failure notification)."""
     return {"ErrorEquals": ["States.ALL"], "Assign": {"failure": "{% $states.errorOutput %}"}, "Next": next_state}

@@ -32,6 +32,7 @@ from ml_constructs.asl import (
     notify_and_succeed,
     quote,
     resolve_folder,
+    s3_task,
     throttling_retry,
 )
 from ml_constructs.iam import SageMakerExecutionRole
@@ -290,23 +291,16 @@ class TrainingPipeline(Construct):
             return {}
         p, count = self.props, self.props.job.instance_count
         return {
-            "ListTrainFiles": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
-                "Arguments": {
-                    "Bucket": p.training_data.bucket_name,
-                    "Prefix": jsonata("$dataset & 'train/'"),
-                    "MaxKeys": SHARD_LISTING_KEYS,
-                },
-                "Assign": {
+            "ListTrainFiles": s3_task(
+                "listObjectsV2",
+                {"Bucket": p.training_data.bucket_name, "Prefix": jsonata("$dataset & 'train/'"), "MaxKeys": SHARD_LISTING_KEYS},
+                {
                     "trainFiles": jsonata(
                         f"{{'count': $count({data_objects('$states.result.Contents')}), 'more': $states.result.IsTruncated = true}}"
                     )
                 },
-                "Retry": [throttling_retry("S3")],
-                "Catch": [catch_all("NotifyFailure")],
-                "Next": "CheckTrainShards",
-            },
+                "CheckTrainShards",
+            ),
             "CheckTrainShards": {
                 "Type": "Choice",
                 "Choices": [{"Condition": jsonata(f"$trainFiles.more or $trainFiles.count >= {count}"), "Next": "Train"}],

@@ -34,6 +34,7 @@ from ml_constructs.asl import (
     notify_and_succeed,
     quote,
     resolve_folder,
+    s3_task,
     throttling_retry,
 )
 from ml_constructs.aws_facts.requests import EXECUTION_HISTORY_LIMIT_EVENTS
@@ -145,14 +146,13 @@ class TransformPipeline(Construct):
                 next_state="ListInput",
                 name_room=PAGE_SUFFIX_ROOM,
             ),
-            "ListInput": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
-                "Arguments": jsonata(
+            "ListInput": s3_task(
+                "listObjectsV2",
+                jsonata(
                     f"$merge([{{'Bucket': {quote(p.bucket.bucket_name)}, 'Prefix': $inputSet, 'MaxKeys': {PAGE_KEYS}}},"
                     " $exists($page.token) ? {'ContinuationToken': $page.token} : {}])"
                 ),
-                "Assign": {
+                {
                     # Data files only: not the _SUCCESS marker, hidden files or empty objects.
                     "files": jsonata(f"[{data_objects('$states.result.Contents')}.$substringAfter(Key, $inputSet)]"),
                     # Every Assign of a state reads the variables as they were before it.
@@ -164,10 +164,8 @@ class TransformPipeline(Construct):
                         f"($exists($filesListed) ? $filesListed : 0) + $count({data_objects('$states.result.Contents')})"
                     ),
                 },
-                "Retry": [throttling_retry("S3")],
-                "Catch": [catch_all("NotifyFailure")],
-                "Next": "CheckInput",
-            },
+                "CheckInput",
+            ),
             "CheckInput": {
                 "Type": "Choice",
                 "Choices": [
