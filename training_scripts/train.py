@@ -81,6 +81,8 @@ distributed training uses (instances of a training job are single-tenant)."""
 BOOTSTRAP_TIMEOUT_SECONDS = 1800
 """How long the tracker and the hosts wait for every host to join: hosts start when their data is
 on their volume, and File mode downloads shards of different sizes."""
+SHUTDOWN_TIMEOUT_SECONDS = 300
+"""How long the first host waits for the others to leave the collective once it is done."""
 HOST_RESOLUTION_SECONDS = 900
 """Host names of a cluster may not resolve at once when the containers start; SageMaker's guide
 says to wait for them (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
@@ -234,17 +236,24 @@ def communicator(cluster: Cluster, port: int) -> Iterator[Communicator]:
         )
         tracker.start()
     print(f"host {cluster.current_host}: joining {len(cluster.hosts)} hosts, tracker {cluster.first_host}:{port}", flush=True)
-    with collective.CommunicatorContext(
-        dmlc_tracker_uri=tracker_address,
-        dmlc_tracker_port=port,
-        # Ranks follow the host names, so every run of the same cluster ranks its hosts alike.
-        dmlc_task_id=cluster.current_host,
-        dmlc_retry=60,
-        dmlc_timeout=BOOTSTRAP_TIMEOUT_SECONDS,
-    ):
-        yield CollectiveCommunicator(cluster)
-    if tracker is not None:
-        tracker.wait_for()
+    try:
+        with collective.CommunicatorContext(
+            dmlc_tracker_uri=tracker_address,
+            dmlc_tracker_port=port,
+            # Ranks follow the host names, so every run of the same cluster ranks its hosts alike.
+            dmlc_task_id=cluster.current_host,
+            dmlc_retry=60,
+            dmlc_timeout=BOOTSTRAP_TIMEOUT_SECONDS,
+        ):
+            yield CollectiveCommunicator(cluster)
+    finally:
+        if tracker is not None:
+            # The tracker lives in this process: it must see every host leave, also when the
+            # hosts stop on bad data, or the others wait for it to answer their goodbye.
+            try:
+                tracker.wait_for(SHUTDOWN_TIMEOUT_SECONDS)
+            except ValueError:
+                print(f"host {cluster.current_host}: not every host left within {SHUTDOWN_TIMEOUT_SECONDS} s", flush=True)
 
 
 @dataclass(frozen=True)
