@@ -8,15 +8,29 @@ request is one botocore's model of the service accepts.
 
 from __future__ import annotations
 
+import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pytest
 
 from config import load_environment
 from tests.conftest import SynthesizedEnvironment, read_environments, shared_assembly
 from tests.support import botocore_contracts as bc
 from tests.support.asl import definition_of, evaluate, validate
-from tests.support.training_toolkit import training_job_request
+from tests.support.local_cluster import loopback_hosts
+from tests.support.training_toolkit import (
+    ToolkitRun,
+    asset_objects,
+    breast_cancer_channels,
+    build_job_tree,
+    csv_bytes,
+    run_toolkit,
+    split_s3_uri,
+    training_job_request,
+)
+from training_scripts.train import MODEL_FILE_NAME
 
 INSTANCES = 3
 DATASET = "training/sharded/"
@@ -107,3 +121,42 @@ def test_one_instance_keeps_the_replicated_layout(dev: SynthesizedEnvironment) -
     request = training_job_request(dev)
     assert {c["DataSource"]["S3DataSource"]["S3DataDistributionType"] for c in request["InputDataConfig"]} == {"FullyReplicated"}
     assert request["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+
+
+# --- the job in the container's toolkit, one toolkit per host ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def toolkit_cluster(sharded: SynthesizedEnvironment, tmp_path_factory: pytest.TempPathFactory) -> list[ToolkitRun]:
+    """The synthesized 3-instance job, each host's tree as SageMaker writes it, run by the image's
+    toolkit at once. Hosts are named by loopback addresses so they resolve here; they share this
+    machine's loopback (no network namespace each), PIP_NO_INDEX keeps pip offline."""
+    request = training_job_request(sharded, dataset=DATASET)
+    channels = breast_cancer_channels()
+    (bucket,) = {
+        split_s3_uri(c["DataSource"]["S3DataSource"]["S3Uri"])[0] for c in request["InputDataConfig"] if c["ChannelName"] != "code"
+    }
+    data = {f"{DATASET}train/part-{i:04d}.csv": csv_bytes(rows) for i, rows in enumerate(np.array_split(channels["train"], INSTANCES))}
+    data |= {f"{DATASET}{c}/part-0000.csv": csv_bytes(channels[c]) for c in ("validation", "test")}
+    objects = asset_objects(sharded) | {bucket: data}
+    hosts = loopback_hosts(INSTANCES)
+    trees = [
+        build_job_tree(request, objects, tmp_path_factory.mktemp(f"host{i}") / "ml", hosts=hosts, current_host=h)
+        for i, h in enumerate(hosts)
+    ]
+    with ThreadPoolExecutor(INSTANCES) as pool:
+        return list(pool.map(lambda tree: run_toolkit(request, tree, isolated=False), trees))
+
+
+def test_three_toolkits_train_one_model_and_only_the_first_host_reports(toolkit_cluster: list[ToolkitRun]) -> None:
+    for run in toolkit_cluster:
+        assert run.returncode == 0, str(run)
+        assert "joining 3 hosts" in run.stdout, str(run)
+    first, *others = toolkit_cluster
+    assert (first.model_dir / MODEL_FILE_NAME).is_file()
+    assert re.search(r"^metric validation:auc=0\.9\d+$", first.stdout, re.MULTILINE), str(first)
+    for run in others:
+        assert not (run.model_dir / MODEL_FILE_NAME).exists()
+        assert "metric validation:" not in run.stdout
+    shards = [sorted(p.name for p in (run.base / "input" / "data" / "train").iterdir()) for run in toolkit_cluster]
+    assert shards == [["part-0000.csv"], ["part-0001.csv"], ["part-0002.csv"]]
