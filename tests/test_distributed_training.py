@@ -155,3 +155,27 @@ def test_a_host_missing_from_its_own_resource_config_is_refused_in_one_line(tmp_
         train_script.read_cluster({"SM_INPUT_CONFIG_DIR": str(config)})
     assert train_script.read_cluster({"SM_HOSTS": '["algo-2", "algo-1"]', "SM_CURRENT_HOST": "algo-1"}).is_first
     assert train_script.read_cluster({"SM_INPUT_CONFIG_DIR": str(tmp_path / "none")}) == train_script.LOCAL
+
+
+def test_a_resumed_cluster_ends_with_the_uninterrupted_model(data: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """Spot resume on three hosts: the second and third host lost their checkpoints; they resume
+    from the first host's, which it broadcasts, at the same round."""
+    shards = np.array_split(data["train"], len(HOSTS))
+    fixed = ["--early_stopping_rounds", "0", "--checkpoint-every", "5"]
+
+    def cluster_run(base: Path, rounds: int) -> list[subprocess.CompletedProcess[str]]:
+        roots = [host_tree(base / f"algo-{i + 1}", [shard], data["validation"]) for i, shard in enumerate(shards)]
+        runs = run_cluster(roots, [*ARGS, *fixed, "--num_round", str(rounds), "--checkpoint-dir", "{root}/checkpoints"])
+        assert [r.returncode for r in runs] == [0, 0, 0], runs[0].stderr[-2000:]
+        return runs
+
+    cluster_run(tmp_path / "straight", 15)
+    cluster_run(tmp_path / "resumed", 5)  # as if interrupted after the round-5 checkpoint
+    for index in (2, 3):
+        for checkpoint in (tmp_path / "resumed" / f"algo-{index}" / "checkpoints").iterdir():
+            checkpoint.unlink()
+    runs = cluster_run(tmp_path / "resumed", 15)
+    assert all("resuming from 5 rounds" in run.stdout for run in runs), [run.stdout for run in runs]
+    model = Path("model") / train_script.MODEL_FILE_NAME
+    straight, resumed = (tmp_path / run / "algo-1" / model for run in ("straight", "resumed"))
+    assert straight.read_bytes() == resumed.read_bytes()
