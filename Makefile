@@ -43,7 +43,7 @@ help:
 	@echo "make test         run the whole test suite"
 	@echo "make lint         ruff"
 	@echo "make local-deploy deploy, check, update and destroy ENV (default dev) on a local AWS emulator"
-	@echo "make bench        time synth against the jsii floor, and the test suite"
+	@echo "make bench        time synth against the jsii floor, and the test suite (BENCH_TRAINING=1: distributed training too)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -106,7 +106,7 @@ local-deploy: $(DEV_STAMP) $(NODE_STAMP)
 	$(PY) scripts/local_deploy.py --env $(if $(ENV),$(ENV),dev)
 
 bench: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) $(CHECKOV_STAMP)
-	$(PY) scripts/bench.py --pytest-args '$(PYTEST_PARALLEL)'
+	$(PY) scripts/bench.py --pytest-args '$(PYTEST_PARALLEL)' $(if $(BENCH_TRAINING),--training)
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -207,6 +207,14 @@ class TrainingConfig(StrictModel):
     instance_type: TrainingInstanceType
     instance_count: int = Field(1, ge=1, le=20)
     volume_size_gb: int = Field(30, ge=1, le=16384)
+    input_mode: Literal["File", "FastFile"] = Field(
+        "File",
+        description="File: channels are downloaded to the volume before training (fastest to read, the volume must hold them); "
+        "FastFile: streamed from S3 as train.py reads them (for data larger than the volume)",
+    )
+    inter_container_traffic_encryption: bool = Field(
+        True, description="encrypt the traffic between the instances of a distributed job (slower; required in production)"
+    )
     max_runtime_seconds: int = Field(3600, ge=60, le=2419200)
     spot: SpotTraining = SpotTraining()
     hyperparameters: Hyperparameters = Hyperparameters()
@@ -738,6 +746,8 @@ class EnvironmentConfig(StrictModel):
             raise ValueError("data.retain = False: allowed: true when production is true (a deleted stack must not delete data)")
         if self.production and not self.termination_protection:
             raise ValueError("termination_protection = False: allowed: true when production is true")
+        if self.production and not self.training.inter_container_traffic_encryption:
+            raise ValueError("training.inter_container_traffic_encryption = False: allowed: true when production is true")
         if self.account in self.registry.shared_with_accounts:
             raise ValueError(
                 f"registry.shared_with_accounts = {self.registry.shared_with_accounts}: allowed: other accounts than {self.account}"

@@ -119,6 +119,8 @@ class TrainingStack(Stack):
                     metric_definitions=metric_definitions(),
                     spot=training.spot.enabled,
                     max_wait_seconds=training.spot.max_wait_seconds if training.spot.enabled else None,
+                    input_mode=training.input_mode,
+                    inter_container_traffic_encryption=training.inter_container_traffic_encryption,
                 ),
                 gate=QualityGateSettings(
                     metric=training.quality_gate.metric,

@@ -181,6 +181,7 @@ def cases_for(machine: bc.Machine, longest: Mapping[str, int]) -> list[Case]:
         cases += [
             Case("no data files", files=(".hidden", "empty.csv")),
             Case("more files than one listing holds", files=tuple(f"part-{i:05d}.csv" for i in range(1001))),
+            Case("a first page of hidden files only", files=(*(f".tmp-{i:05d}" for i in range(1000)), "part-00000.csv")),
             Case("largest listing Step Functions can carry", files="largest"),
             Case("first row of the wrong width", first_row="wrong width"),
             Case("first row longer than the range read", first_row="longer than the range read"),
@@ -274,11 +275,16 @@ def _list_objects(world: World, run: bc.Run, request: Mapping[str, Any]) -> dict
         + ([marker] if fits(marker["Key"]) else []),
         key=lambda item: item["Key"],
     )
-    listing["Contents"] = objects[: listing["MaxKeys"]]
+    # A continuation token names where the next page starts, as S3's opaque tokens do.
+    start = int(request["ContinuationToken"].rsplit("=", 1)[1]) if "ContinuationToken" in request else 0
+    if "ContinuationToken" in request:
+        listing["ContinuationToken"] = request["ContinuationToken"]
+    end = start + listing["MaxKeys"]
+    listing["Contents"] = objects[start:end]
     listing["KeyCount"] = len(listing["Contents"])
-    if len(objects) > listing["MaxKeys"]:
+    if len(objects) > end:
         listing["IsTruncated"] = True
-        listing["NextContinuationToken"] = "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="
+        listing["NextContinuationToken"] = f"1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM={end}"
     return listing
 
 

@@ -79,9 +79,10 @@ def test_manifest_lists_the_data_files_of_the_set_and_nothing_else(dev_definitio
     key = dev_definition["States"]["WriteManifest"]["Arguments"]["Key"]
     [files] = evaluate([(files_expression, {"states": {"result": listing}, "inputSet": "input/daily/"})])
     assert files == ["part-0000.csv", "sub/part-0001.csv"]
-    manifest, manifest_key = evaluate([(body, {"inputSet": "input/daily/", "files": files}), (key, {"jobName": "mlops-dev-batch-x"})])
+    page = {"jobName": "mlops-dev-batch-x", "page": {"number": 3}}
+    manifest, manifest_key = evaluate([(body, {"inputSet": "input/daily/", "files": files}), (key, page)])
     assert json.loads(manifest) == [{"prefix": f"s3://{bucket('dev')}/input/daily/"}, "part-0000.csv", "sub/part-0001.csv"]
-    assert manifest_key == "manifests/mlops-dev-batch-x.manifest"
+    assert manifest_key == "manifests/mlops-dev-batch-x-3.manifest", "one manifest per listing page"
     assert dev_definition["States"]["WriteManifest"]["Arguments"]["ServerSideEncryption"] == "aws:kms"
 
 
@@ -90,30 +91,55 @@ def test_outputs_land_under_the_matching_key(dev_definition: dict[str, Any]) -> 
     output, manifest = evaluate(
         [
             (args["TransformOutput"]["S3OutputPath"], {"inputSet": "input/daily/"}),
-            (args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], {"jobName": "mlops-dev-batch-x"}),
+            (args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], {"jobName": "mlops-dev-batch-x", "page": {"number": 1}}),
         ]
     )
     assert output == f"s3://{bucket('dev')}/output/daily/"
-    assert manifest == f"s3://{bucket('dev')}/manifests/mlops-dev-batch-x.manifest"
+    assert manifest == f"s3://{bucket('dev')}/manifests/mlops-dev-batch-x-1.manifest"
+
+
+def next_state(states: dict[str, Any], choice: str, variables: dict[str, Any]) -> str:
+    rules = states[choice]["Choices"]
+    verdicts = evaluate([(rule["Condition"], variables) for rule in rules])
+    return next((rule["Next"] for rule, verdict in zip(rules, verdicts, strict=True) if verdict), states[choice]["Default"])
+
+
+@pytest.mark.parametrize(
+    ("files", "page", "listed", "then"),
+    [
+        (["a.csv"], 1, 1, "ReadFirstRow"),
+        (["b.csv"], 2, 2, "WriteManifest"),  # a later page: the width was checked on the first
+        ([], 1, 0, "ListInput"),  # a page of markers and hidden files, more to come
+        (["a.csv"], 2, 1, "ReadFirstRow"),  # the first page with data files
+        ([], 1, 0, "NoInputFiles"),
+        ([], 4, 2500, "NotifySuccess"),  # the last page held markers only
+        (["a.csv"], 601, 600001, "TooManyFiles"),
+    ],
+)
+def test_each_listing_page_goes_its_way(dev_definition: dict[str, Any], files: list[str], page: int, listed: int, then: str) -> None:
+    more = then == "ListInput"
+    variables = {"files": files, "page": {"number": page, "more": more}, "filesListed": listed}
+    assert next_state(dev_definition["States"], "CheckInput", variables) == then
+
+
+def test_after_a_transform_the_next_page_is_listed_until_the_last(dev_definition: dict[str, Any]) -> None:
+    states = dev_definition["States"]
+    assert states["Transform"]["Next"] == "MorePages"
+    assert next_state(states, "MorePages", {"page": {"number": 1, "more": True}}) == "ListInput"
+    assert next_state(states, "MorePages", {"page": {"number": 7, "more": False}}) == "NotifySuccess"
 
 
 def test_empty_or_oversized_sets_fail_with_a_clear_cause(dev_definition: dict[str, Any]) -> None:
     states = dev_definition["States"]
-    empty, too_many = (c["Condition"] for c in states["CheckInput"]["Choices"])
     no_files_cause = states["NoInputFiles"]["Assign"]["failure"]["Cause"]
     too_many_cause = states["TooManyFiles"]["Assign"]["failure"]["Cause"]
-    results = evaluate(
-        [
-            (empty, {"files": []}),
-            (empty, {"files": ["a.csv"]}),
-            (too_many, {"truncated": True}),
-            (no_files_cause, {"inputSet": "input/x/"}),
-            (too_many_cause, {"inputSet": "input/x/"}),
-        ]
+    results = evaluate([(no_files_cause, {"inputSet": "input/x/"}), (too_many_cause, {"inputSet": "input/x/"})])
+    assert results[0] == f"No data files in s3://{bucket('dev')}/input/x/ (only markers, hidden or empty files)"
+    assert results[1] == (
+        f"s3://{bucket('dev')}/input/x/ holds more than 600000 objects, more than one run can page through; the files of the first "
+        f"600 pages were transformed into s3://{bucket('dev')}/output/, the others were not: split the set or combine its files "
+        "into fewer, larger ones"
     )
-    assert results[:3] == [True, False, True]
-    assert results[3] == f"No data files in s3://{bucket('dev')}/input/x/ (only markers, hidden or empty files)"
-    assert results[4] == f"s3://{bucket('dev')}/input/x/ holds more than 1000 files; combine them into fewer, larger files"
 
 
 def test_input_set_comes_from_the_marker_or_the_manual_input(dev_definition: dict[str, Any]) -> None:
@@ -188,7 +214,7 @@ def test_a_set_of_the_wrong_width_fails_before_any_job_with_its_cause(dev: Synth
     """The container scores a row one value short (missing feature) without complaint: a
     features-only set sent through the label-dropping filter would be scored wrongly."""
     states = dev_definition["States"]
-    assert states["CheckInput"]["Default"] == "ReadFirstRow"
+    assert next_state(states, "CheckInput", {"files": ["a.csv"], "page": {"number": 1, "more": False}, "filesListed": 1}) == "ReadFirstRow"
     assert states["ReadFirstRow"]["Arguments"]["Range"] == "bytes=0-65535"
     features = dev.config.inference.model.features  # type: ignore[union-attr]
     assert dev.config.batch is not None

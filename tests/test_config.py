@@ -152,6 +152,31 @@ def test_spot_wait_shorter_than_runtime(tmp_path: Path) -> None:
     assert "training.spot.max_wait_seconds = 60: allowed: at least training.max_runtime_seconds (3600)" in error_for(tmp_path, config)
 
 
+def test_input_mode_is_file_or_fast_file(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["input_mode"] = "Pipe"
+    assert error_for(tmp_path, config).endswith("dev.yaml: training.input_mode = 'Pipe': allowed: 'File' or 'FastFile'")
+    assert load_environment("dev").training.input_mode == "File"
+
+
+def test_input_modes_are_ones_sagemaker_knows() -> None:
+    from typing import get_args
+
+    from config import schema
+
+    offered = get_args(schema.TrainingConfig.model_fields["input_mode"].annotation)
+    assert set(offered) <= set(aws_models.shape("sagemaker", "TrainingInputMode")["enum"])
+
+
+def test_production_encrypts_the_traffic_between_training_instances(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["training"]["inter_container_traffic_encryption"] = False
+    assert error_for(tmp_path, config, "prod").endswith(
+        "prod.yaml: training.inter_container_traffic_encryption = False: allowed: true when production is true"
+    )
+    assert load_environment("prod").training.inter_container_traffic_encryption
+
+
 def test_unknown_framework_version_lists_the_known_ones(tmp_path: Path) -> None:
     config = dev_config()
     config["training"]["framework_version"] = "9.9-9"

@@ -33,17 +33,34 @@ with the model an uninterrupted job would have trained, bit for bit on the same 
   would otherwise differ between a resumed and an uninterrupted run. (So the model depends on
   ``--checkpoint-every``, not on whether checkpoints are kept.)
 * a checkpoint that already reached ``num_round`` or early stopping trains no further round.
+
+Several instances. With more than one host in SageMaker's resource config (``SM_HOSTS`` and
+``SM_CURRENT_HOST``, or ``/opt/ml/input/config/resourceconfig.json``), every host trains on its
+shard of the ``train`` channel (``ShardedByS3Key``: whole files, each file on one host) and the
+hosts build one model together through XGBoost's own collective: the first host (sorted by name,
+as the SageMaker XGBoost container chooses it) runs ``xgboost.tracker.RabitTracker`` and every
+host, that one included, joins the communicator (``xgboost.collective.CommunicatorContext``).
+XGBoost then all-reduces the histograms, so the trees are those of one run over the union of the
+shards. ``validation`` and ``test`` are whole on every host (``FullyReplicated``): early stopping
+scores the same validation set everywhere, and only the first host writes the model,
+``evaluation.json`` and the metric lines, computed over the whole validation set. A host whose
+data breaks the contract stops every host: the hosts agree on their data before training.
+Checkpoints are named after their host (every host's checkpoint directory syncs to the same S3
+prefix); a resumed job trains on from the first host's checkpoint, which it broadcasts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import re
+import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -58,10 +75,185 @@ CHECKPOINT_FILE_NAME = "xgboost-checkpoint.ubj"
 EXIT_DATA_ERROR = 2
 MAXIMIZE = {"auc": True, "logloss": False, "error": False}
 """Whether early stopping looks for a higher (True) or lower value of each ``eval_metric``."""
+TRACKER_PORT = 9099
+"""The port of the tracker on the first host: the one the SageMaker XGBoost container's own
+distributed training uses (instances of a training job are single-tenant)."""
+BOOTSTRAP_TIMEOUT_SECONDS = 1800
+"""How long the tracker and the hosts wait for every host to join: hosts start when their data is
+on their volume, and File mode downloads shards of different sizes."""
+SHUTDOWN_TIMEOUT_SECONDS = 300
+"""How long the first host waits for the others to leave the collective once it is done."""
+HOST_RESOLUTION_SECONDS = 900
+"""Host names of a cluster may not resolve at once when the containers start; SageMaker's guide
+says to wait for them (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
 
 
 class DataError(Exception):
     """The input data (or an argument) breaks the contract; the message says how."""
+
+
+class PeerFailedError(Exception):
+    """Another host of the training cluster stopped on its data; that host's log says why."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The hosts of a training job, as SageMaker names them (``algo-1``, ``algo-2``, ...)."""
+
+    hosts: tuple[str, ...]
+    current_host: str
+
+    def __post_init__(self) -> None:
+        if not self.hosts or len(set(self.hosts)) != len(self.hosts):
+            raise DataError(f"resource config: hosts {list(self.hosts)} must be distinct names, at least one")
+        if self.current_host not in self.hosts:
+            raise DataError(f"resource config: current host {self.current_host!r} is not one of the hosts {list(self.hosts)}")
+
+    @property
+    def first_host(self) -> str:
+        """Runs the tracker and writes the outputs: the first by name, as in the container."""
+        return sorted(self.hosts)[0]
+
+    @property
+    def is_first(self) -> bool:
+        return self.current_host == self.first_host
+
+    @property
+    def distributed(self) -> bool:
+        return len(self.hosts) > 1
+
+
+LOCAL = Cluster(hosts=("local",), current_host="local")
+
+
+def read_cluster(env: Mapping[str, str]) -> Cluster:
+    """The job's hosts: ``SM_HOSTS``/``SM_CURRENT_HOST`` (the toolkit sets them), else
+    SageMaker's ``resourceconfig.json`` (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html),
+    else one local host."""
+    if env.get("SM_HOSTS") and env.get("SM_CURRENT_HOST"):
+        source, text, current = "SM_HOSTS", env["SM_HOSTS"], env["SM_CURRENT_HOST"]
+        hosts = _json_or_error(source, text)
+    else:
+        path = Path(env.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config")) / "resourceconfig.json"
+        if not path.is_file():
+            return LOCAL
+        source = str(path)
+        config = _json_or_error(source, path.read_text())
+        hosts, current = (config.get("hosts"), config.get("current_host")) if isinstance(config, dict) else (None, None)
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts) or not isinstance(current, str):
+        raise DataError(f"{source}: expected a list of host names and the current host, found {hosts!r} and {current!r}")
+    return Cluster(hosts=tuple(hosts), current_host=current)
+
+
+def _json_or_error(source: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{source}: not JSON ({error})") from None
+
+
+def resolve(host: str, timeout: float = HOST_RESOLUTION_SECONDS) -> str:
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        try:
+            return socket.gethostbyname(host)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise DataError(f"host {host!r} of the training cluster does not resolve after {timeout:g} s") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+class Communicator:
+    """What train.py asks of the cluster; on one host every call is a no-op."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.first_rank = 0
+
+    def agree(self, error: DataError | None, train: Dataset | None) -> None:
+        """Stop every host when one failed on its data; check what only the union shows."""
+        if error is not None and not self.cluster.distributed:
+            raise error
+        import numpy as np
+
+        labels = train.labels if train is not None and error is None else np.array([])
+        counts = self.sum([1.0 if error else 0.0, float((labels == 1).sum()), float((labels == 0).sum()), float(len(labels))])
+        if error is not None:
+            raise error
+        failed, positives, negatives, _ = counts
+        if failed:
+            raise PeerFailedError(f"{int(failed)} other host(s) of the training cluster stopped on their data; their log says why")
+        if not (positives and negatives) and train is not None:
+            only = 1 if positives else 0
+            where = "the shards of channel 'train'" if self.cluster.distributed else "channel 'train'"
+            raise DataError(
+                f"{where} hold only label {only}: ROC AUC is undefined on one class "
+                "and the model cannot be trained or judged; give every channel rows of both classes (0 and 1)"
+            )
+
+    def sum(self, values: list[float]) -> list[float]:
+        return values
+
+    def broadcast_from_first(self, value: Any) -> Any:
+        return value
+
+
+class CollectiveCommunicator(Communicator):
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
+        from xgboost import collective
+
+        self.collective = collective
+        rank = collective.get_rank()
+        self.first_rank = int(self.sum([float(rank) if cluster.is_first else 0.0])[0])
+
+    def sum(self, values: list[float]) -> list[float]:
+        import numpy as np
+
+        return [float(v) for v in self.collective.allreduce(np.array(values, dtype=np.float64), self.collective.Op.SUM)]
+
+    def broadcast_from_first(self, value: Any) -> Any:
+        # Wrapped: XGBoost's broadcast refuses None, and a host without a checkpoint has none.
+        return self.collective.broadcast([value], self.first_rank)[0]
+
+
+@contextlib.contextmanager
+def communicator(cluster: Cluster, port: int) -> Iterator[Communicator]:
+    """Join the cluster's XGBoost collective for the duration (a no-op on one host)."""
+    if not cluster.distributed:
+        yield Communicator(cluster)
+        return
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    tracker_address = resolve(cluster.first_host)
+    tracker = None
+    if cluster.is_first:
+        tracker = RabitTracker(
+            n_workers=len(cluster.hosts), host_ip=tracker_address, port=port, sortby="task", timeout=BOOTSTRAP_TIMEOUT_SECONDS
+        )
+        tracker.start()
+    print(f"host {cluster.current_host}: joining {len(cluster.hosts)} hosts, tracker {cluster.first_host}:{port}", flush=True)
+    try:
+        with collective.CommunicatorContext(
+            dmlc_tracker_uri=tracker_address,
+            dmlc_tracker_port=port,
+            # Ranks follow the host names, so every run of the same cluster ranks its hosts alike.
+            dmlc_task_id=cluster.current_host,
+            dmlc_retry=60,
+            dmlc_timeout=BOOTSTRAP_TIMEOUT_SECONDS,
+        ):
+            yield CollectiveCommunicator(cluster)
+    finally:
+        if tracker is not None:
+            # The tracker lives in this process: it must see every host leave, also when the
+            # hosts stop on bad data, or the others wait for it to answer their goodbye.
+            try:
+                tracker.wait_for(SHUTDOWN_TIMEOUT_SECONDS)
+            except ValueError:
+                print(f"host {cluster.current_host}: not every host left within {SHUTDOWN_TIMEOUT_SECONDS} s", flush=True)
 
 
 @dataclass(frozen=True)
@@ -140,6 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="save progress here and resume from it (managed spot training)",
     )
     parser.add_argument("--checkpoint-every", type=_number(int, 1), default=10, help="rounds between checkpoints (and booster restarts)")
+    parser.add_argument("--tracker-port", type=_number(int, 1, 65535), default=TRACKER_PORT, help="the collective's port on the first host")
 
     # Hyperparameters, named as in XGBoost; SageMaker passes them as --name value.
     fraction = _number(float, 0, 1, low_open=True)
@@ -158,7 +351,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def channel_files(channel: str, directory: str | None) -> list[Path]:
+def channel_files(channel: str, directory: str | None, hint: str = "") -> list[Path]:
     if not directory:
         raise DataError(f"channel '{channel}' is missing: give --{channel} DIR or SM_CHANNEL_{channel.upper()}")
     path = Path(directory)
@@ -166,7 +359,7 @@ def channel_files(channel: str, directory: str | None) -> list[Path]:
         raise DataError(f"channel '{channel}': {path} is not a directory")
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
     if not files:
-        raise DataError(f"channel '{channel}': no data files in {path}")
+        raise DataError(f"channel '{channel}': no data files in {path}{hint}")
     return files
 
 
@@ -194,12 +387,12 @@ def _first_short_line(raw: bytes, width: int) -> tuple[int, int] | None:
     return int(short[0]) + 1, int(cells[short[0]])
 
 
-def read_channel(channel: str, directory: str | None) -> Dataset:
+def read_channel(channel: str, directory: str | None, hint: str = "") -> Dataset:
     import numpy as np
     import pandas as pd
 
     frames = []
-    for file in channel_files(channel, directory):
+    for file in channel_files(channel, directory, hint):
         try:
             frame = pd.read_csv(file, header=None, dtype=str, keep_default_na=False)
         except pd.errors.EmptyDataError:
@@ -366,18 +559,29 @@ def validation_score(booster: Any, matrix: Any, iteration: int) -> float:
     return float(booster.eval_set([(matrix, "validation")], iteration).rsplit(":", 1)[1])
 
 
-def boost(params: dict[str, Any], train_matrix: Any, validation_matrix: Any, args: argparse.Namespace) -> Any:
+def checkpoint_file_name(cluster: Cluster) -> str:
+    """One file per host: every host's checkpoint directory syncs with the same S3 prefix
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html)."""
+    return f"xgboost-checkpoint-{cluster.current_host}.ubj" if cluster.distributed else CHECKPOINT_FILE_NAME
+
+
+def boost(
+    params: dict[str, Any], train_matrix: Any, validation_matrix: Any, args: argparse.Namespace, comm: Communicator | None = None
+) -> Any:
     """Train until ``num_round`` or early stopping, resuming from and saving to the checkpoint."""
     import xgboost as xgb
 
+    comm = comm or Communicator(LOCAL)
     cache = [train_matrix, validation_matrix]
-    checkpoint = Path(args.checkpoint_dir) / CHECKPOINT_FILE_NAME if args.checkpoint_dir else None
+    checkpoint = Path(args.checkpoint_dir) / checkpoint_file_name(comm.cluster) if args.checkpoint_dir else None
     stopping = EarlyStopping(args.eval_metric, args.early_stopping_rounds)
 
     def restore(raw: bytes | None) -> Any:
         return xgb.Booster(params, cache, model_file=bytearray(raw) if raw is not None else None)
 
-    booster = restore(checkpoint.read_bytes() if checkpoint is not None and checkpoint.is_file() else None)
+    saved = checkpoint.read_bytes() if checkpoint is not None and checkpoint.is_file() else None
+    # Every host resumes from the first host's round: the hosts' boosters must stay one model.
+    booster = restore(comm.broadcast_from_first(saved))
     if booster.num_boosted_rounds():
         if booster.num_features() != train_matrix.num_col():
             raise DataError(
@@ -415,27 +619,56 @@ def save_checkpoint(raw: bytes, path: Path) -> None:
     partial.replace(path)  # a spot interruption never leaves half a checkpoint
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    import xgboost as xgb
-
-    train_set = read_channel("train", args.train)
+def read_datasets(args: argparse.Namespace, cluster: Cluster) -> list[Dataset]:
+    """The channels, checked; with several hosts, ``train`` is this host's shard."""
+    hint = (
+        f" (this host's shard: ShardedByS3Key gives each of the {len(cluster.hosts)} hosts whole files, "
+        "so the train channel needs at least as many files as instances)"
+        if cluster.distributed
+        else ""
+    )
+    train_set = read_channel("train", args.train, hint)
     validation_set = read_channel("validation", args.validation)
     test_set = read_channel("test", args.test) if args.test else None
     datasets = [d for d in (train_set, validation_set, test_set) if d is not None]
     for dataset in datasets:
         check_binary_labels(dataset)
         check_same_features(train_set, dataset)
-        check_both_classes(dataset)
+        # A shard may hold one class; the hosts check the union of the shards together.
+        if not (cluster.distributed and dataset is train_set):
+            check_both_classes(dataset)
+    return datasets
 
+
+def train(args: argparse.Namespace, cluster: Cluster | None = None) -> dict[str, Any]:
+    cluster = cluster or read_cluster(os.environ)
+    try:
+        datasets, error = read_datasets(args, cluster), None
+    except DataError as failed:
+        datasets, error = [], failed
+    with communicator(cluster, args.tracker_port) as comm:
+        comm.agree(error, datasets[0] if datasets else None)
+        return train_together(args, datasets, comm)
+
+
+def train_together(args: argparse.Namespace, datasets: list[Dataset], comm: Communicator) -> dict[str, Any]:
+    import xgboost as xgb
+
+    train_set = datasets[0]
     params = xgboost_params(args)
     matrices = {d.channel: xgb.DMatrix(d.features, label=d.labels) for d in datasets}
-    booster = boost(params, matrices["train"], matrices["validation"], args)
+    booster = boost(params, matrices["train"], matrices["validation"], args, comm)
     rounds = booster.num_boosted_rounds()
     best = booster.attr("best_iteration")
     best_iteration = int(best) if best is not None else rounds - 1
     # Trees past the best iteration would only overfit: keep the model early stopping chose.
     model_rounds = best_iteration + 1 if args.early_stopping_rounds else rounds
     print(f"trained {rounds} rounds, best iteration {best_iteration}, model keeps {model_rounds}", flush=True)
+    train_rows = int(comm.sum([float(train_set.rows)])[0])  # every host's shard
+    if not comm.cluster.is_first:
+        # One model, one set of metrics: the job's metric definitions read every host's log.
+        print(f"host {comm.cluster.current_host}: {comm.cluster.first_host} writes the model and the metrics", flush=True)
+        return {}
 
     features = train_set.features.shape[1]
     report: dict[str, Any] = {
@@ -443,7 +676,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": rounds,
         "best_iteration": best_iteration,
         "model_rounds": model_rounds,
-        "rows": {d.channel: d.rows for d in datasets},
+        "rows": {d.channel: d.rows for d in datasets} | {"train": train_rows},
+        "hosts": len(comm.cluster.hosts),
         "features": features,
         "hyperparameters": params | {"num_round": args.num_round, "early_stopping_rounds": args.early_stopping_rounds},
         "metrics": {},
@@ -483,6 +717,10 @@ def main(argv: list[str] | None = None) -> int:
         train(args)
     except DataError as error:
         report_failure(str(error), args.failure_file)
+        return EXIT_DATA_ERROR
+    except PeerFailedError as error:
+        # Not the failure line: the pipeline looks for the failing host's own message.
+        print(f"train.py: {error}", file=sys.stderr, flush=True)
         return EXIT_DATA_ERROR
     return 0
 

@@ -57,9 +57,28 @@ def throttling_retry(integration: str) -> State:
     }
 
 
+def s3_task(operation: str, arguments: dict[str, Any] | str, assign: dict[str, Any], next_state: str) -> State:
+    """An ``aws-sdk:s3`` Task that retries S3's transient errors and sends any failure to the notification."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::aws-sdk:s3:{operation}",
+        "Arguments": arguments,
+        "Assign": assign,
+        "Retry": [throttling_retry("S3")],
+        "Catch": [catch_all("NotifyFailure")],
+        "Next": next_state,
+    }
+
+
 def catch_all(next_state: str) -> State:
     """Record the error in ``$failure`` and go to ``next_state`` (the failure notification)."""
     return {"ErrorEquals": ["States.ALL"], "Assign": {"failure": "{% $states.errorOutput %}"}, "Next": next_state}
+
+
+def data_objects(contents: str) -> str:
+    """JSONata: the objects of a listing (``Contents``) that are data files: not empty, not hidden
+    (``.name``) and not markers (``_SUCCESS``) — the files train.py and the transform read."""
+    return f"{contents}[Size > 0 and $not($contains(Key, /(^|\\/)[_.][^\\/]*$/))]"
 
 
 def jsonata(expression: str) -> str:
@@ -112,12 +131,14 @@ def resolve_folder(
     job_name_prefix: str,
     next_state: str,
     failure_state: str = "NotifyFailure",
+    name_room: int = 0,
 ) -> dict[str, State]:
     """States ``Resolve<name>`` → ``Check<name>`` that set ``$<variable>`` and ``$jobName``.
 
     The run starts with ``{"<input_key>": "<folder_prefix><folder>/"}`` (by hand, on a schedule)
     or ``{"marker_key": "<folder_prefix><folder>/_SUCCESS"}`` (the S3 trigger); anything else
-    fails with ``InvalidInput`` and says what was expected.
+    fails with ``InvalidInput`` and says what was expected. ``name_room`` characters of the job
+    name are left free for a suffix the pipeline adds (``-<n>``).
     """
     escaped = folder_prefix.replace("/", "\\/").replace(".", "\\.")
     return {
@@ -134,7 +155,7 @@ def resolve_folder(
                 # that lands on a '-'). Execution names are unique, so job names are too.
                 "jobName": jsonata(
                     f"$replace({quote(job_name_prefix + '-')} & $substring($replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-'),"
-                    f" 0, {62 - len(job_name_prefix)}), /-+$/, '')"
+                    f" 0, {62 - len(job_name_prefix) - name_room}), /-+$/, '')"
                 ),
             },
             "Next": f"Check{name}",

@@ -25,12 +25,14 @@ from ml_constructs.asl import (
     SAGEMAKER_RETRY,
     State,
     catch_all,
+    data_objects,
     failure,
     jsonata,
     notify_and_fail,
     notify_and_succeed,
     quote,
     resolve_folder,
+    s3_task,
     throttling_retry,
 )
 from ml_constructs.iam import SageMakerExecutionRole
@@ -52,6 +54,10 @@ LOG_SEARCH_PAGES = 10
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 DATA_CHANNELS = ("train", "validation", "test")
 REQUIRED_CHANNELS = ("train", "validation")
+INPUT_MODES = ("File", "FastFile")
+SHARD_LISTING_KEYS = 100
+"""One listing page for the shard check: instance counts are at most 20, and 100 keys of up to
+1,024 bytes stay far below Step Functions' 256 KB state payload."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,17 @@ class TrainingJobSettings:
     metric_definitions: Sequence[Mapping[str, str]]
     spot: bool = False
     max_wait_seconds: int | None = None
+    input_mode: str = "File"
+    """``File`` downloads the channels to the volume first; ``FastFile`` streams them from S3."""
+    inter_container_traffic_encryption: bool = True
 
     def __post_init__(self) -> None:
         if self.instance_count < 1:
             raise ValueError(f"TrainingJobSettings.instance_count: {self.instance_count} must be at least 1")
+        if self.instance_count > SHARD_LISTING_KEYS:
+            raise ValueError(f"TrainingJobSettings.instance_count: {self.instance_count} must be at most {SHARD_LISTING_KEYS}")
+        if self.input_mode not in INPUT_MODES:
+            raise ValueError(f"TrainingJobSettings.input_mode: {self.input_mode!r} must be one of {', '.join(INPUT_MODES)}")
         if self.spot and (self.max_wait_seconds is None or self.max_wait_seconds < self.max_runtime_seconds):
             raise ValueError(
                 f"TrainingJobSettings.max_wait_seconds: {self.max_wait_seconds} must be at least max_runtime_seconds "
@@ -169,7 +182,7 @@ class TrainingPipeline(Construct):
                 "Choices": [
                     {
                         "Condition": jsonata(" and ".join(f"($dataset & '{c}/') in $channels" for c in REQUIRED_CHANNELS)),
-                        "Next": "Train",
+                        "Next": "ListTrainFiles" if self.distributed else "Train",
                     }
                 ],
                 "Default": "MissingChannels",
@@ -180,6 +193,7 @@ class TrainingPipeline(Construct):
                 f"{' and '.join(c + '/' for c in REQUIRED_CHANNELS)}; found: ' & $join($channels, ', ')",
                 "NotifyFailure",
             ),
+            **self._check_train_shards(),
             "Train": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
@@ -269,6 +283,38 @@ class TrainingPipeline(Construct):
             "States": states,
         }
 
+    def _check_train_shards(self) -> dict[str, State]:
+        """With several instances, ``train/`` must hold a data file for each: ShardedByS3Key
+        gives every instance whole objects ("Don't choose more ML compute instances for training
+        than available S3 objects", botocore's documentation of S3DataDistributionType)."""
+        if not self.distributed:
+            return {}
+        p, count = self.props, self.props.job.instance_count
+        return {
+            "ListTrainFiles": s3_task(
+                "listObjectsV2",
+                {"Bucket": p.training_data.bucket_name, "Prefix": jsonata("$dataset & 'train/'"), "MaxKeys": SHARD_LISTING_KEYS},
+                {
+                    "trainFiles": jsonata(
+                        f"{{'count': $count({data_objects('$states.result.Contents')}), 'more': $states.result.IsTruncated = true}}"
+                    )
+                },
+                "CheckTrainShards",
+            ),
+            "CheckTrainShards": {
+                "Type": "Choice",
+                "Choices": [{"Condition": jsonata(f"$trainFiles.more or $trainFiles.count >= {count}"), "Next": "Train"}],
+                "Default": "TooFewTrainFiles",
+            },
+            "TooFewTrainFiles": failure(
+                "TooFewTrainFiles",
+                f"'s3://{p.training_data.bucket_name}/' & $dataset & 'train/ holds ' & $string($trainFiles.count) & "
+                f"' data files; training.instance_count = {count} needs at least {count}: every instance trains on whole files "
+                "of its own (ShardedByS3Key), so split the training data into at least as many files as instances'",
+                "NotifyFailure",
+            ),
+        }
+
     def _explain_training_failure(self) -> dict[str, State]:
         """Replace the toolkit's failure reason by the script's own message, when it wrote one."""
         prefix = self.props.script_failure_prefix
@@ -342,14 +388,17 @@ class TrainingPipeline(Construct):
     def _training_job_request(self) -> dict[str, Any]:
         p, job = self.props, self.props.job
         data_uri = f"s3://{p.training_data.bucket_name}/"
-        source = (
-            f"{{'S3DataType': 'S3Prefix', 'S3DataDistributionType': 'FullyReplicated', 'S3Uri': {quote(data_uri)} & $dataset & $c & '/'}}"
-        )
+        # Several instances split train/ by object and each reads all of validation/ and test/:
+        # early stopping and the metrics judge the whole validation set on every host.
+        distribution = "$c = 'train' ? 'ShardedByS3Key' : 'FullyReplicated'" if self.distributed else "'FullyReplicated'"
+        source = f"{{'S3DataType': 'S3Prefix', 'S3DataDistributionType': {distribution}, 'S3Uri': {quote(data_uri)} & $dataset & $c & '/'}}"
         channel = f"{{'ChannelName': $c, 'ContentType': 'text/csv', 'CompressionType': 'None', 'DataSource': {{'S3DataSource': {source}}}}}"
         code_channel = json.dumps(
             {
                 "ChannelName": CODE_CHANNEL,
                 "CompressionType": "None",
+                # The toolkit opens the bundle as a file before the script runs: downloaded whole.
+                "InputMode": "File",
                 "DataSource": {
                     "S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated", "S3Uri": "__CODE_URI__"}
                 },
@@ -361,7 +410,7 @@ class TrainingPipeline(Construct):
             "RoleArn": p.training_role.role_arn,
             "AlgorithmSpecification": {
                 "TrainingImage": job.training_image,
-                "TrainingInputMode": "File",
+                "TrainingInputMode": job.input_mode,
                 "MetricDefinitions": [dict(d) for d in job.metric_definitions],
                 "EnableSageMakerMetricsTimeSeries": True,
             },
@@ -383,7 +432,9 @@ class TrainingPipeline(Construct):
             # must not need a package index (see ml_constructs.training_container).
             "Environment": dict(TOOLKIT_ENVIRONMENT),
             "EnableNetworkIsolation": True,
-            "EnableInterContainerTrafficEncryption": True,
+            # Network isolation still lets the instances of a job reach each other ("except for calls
+            # between peers within a training cluster", CreateTrainingJob's EnableNetworkIsolation).
+            "EnableInterContainerTrafficEncryption": job.inter_container_traffic_encryption,
             # Nothing writes beside the model: the role may write only <job>/output/ (and checkpoints).
             "ProfilerConfig": {"DisableProfiler": True},
             "Tags": [*self._tags(), {"Key": "dataset", "Value": jsonata("$dataset")}],
@@ -417,6 +468,10 @@ class TrainingPipeline(Construct):
         p.notifications.grant_publish(machine.state_machine.role)
         if p.script_failure_prefix:
             machine.allow_log_search(TRAINING_LOG_GROUP)
+
+    @property
+    def distributed(self) -> bool:
+        return self.props.job.instance_count > 1
 
     @property
     def state_machine_arn(self) -> str:

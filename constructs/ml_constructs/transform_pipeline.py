@@ -1,13 +1,16 @@
-"""A Step Functions pipeline that runs a batch transform over one input set in S3.
+"""A Step Functions pipeline that runs batch transforms over one input set in S3, of any size.
 
-    ResolveInputSet → CheckInputSet → ListInput → CheckInput → ReadFirstRow → CheckWidth
-      → WriteManifest → Transform (.sync) → NotifySuccess
+    ResolveInputSet → CheckInputSet → ListInput → CheckInput → [ReadFirstRow → CheckWidth]
+      → WriteManifest → Transform (.sync) → MorePages → ListInput (next page) … → NotifySuccess
     any failure → NotifyFailure → Failed
 
 Input: ``{"input": "input/<set>/"}`` (manual start or schedule) or
-``{"marker_key": "input/<set>/_SUCCESS"}`` (the S3 trigger). Every data file of the set (not
-the marker) is listed in a manifest, so predictions for ``input/<set>/<file>`` land in
-``output/<set>/<file>.out``.
+``{"marker_key": "input/<set>/_SUCCESS"}`` (the S3 trigger). The set is read one listing page
+(at most 1,000 objects) at a time: each page's data files (not the marker, hidden or empty
+files) go into a manifest of their own and one transform job, ``<job>-<page>``, so the state
+carries one page and a continuation token, never the whole set. Predictions for
+``input/<set>/<file>`` land in ``output/<set>/<file>.out``, whichever page listed the file. The
+first page with data files has its first row checked against the model's width.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from ml_constructs.asl import (
     SAGEMAKER_RETRY,
     State,
     catch_all,
+    data_objects,
     failure,
     jsonata,
     notify_and_fail,
     notify_and_succeed,
     quote,
     resolve_folder,
+    s3_task,
     throttling_retry,
 )
+from ml_constructs.aws_facts.requests import EXECUTION_HISTORY_LIMIT_EVENTS
 from ml_constructs.batch_input import input_columns_for, input_filter_for
 from ml_constructs.endpoint import has_instance_storage
 from ml_constructs.model import HostedModel
@@ -39,8 +45,18 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
 from ml_constructs.storage import SecureBucket
 
-MAX_LISTED_FILES = 1000
-"""One ListObjectsV2 page: a set with more files fails with a clear cause (combine files)."""
+PAGE_KEYS = 1000
+"""One ListObjectsV2 page, its largest (botocore: MaxKeys "returns up to 1,000 key names")."""
+HISTORY_EVENTS_PER_PAGE = 40
+"""What one page adds to the execution's history: 27 events for its states (ListInput,
+CheckInput, WriteManifest, Transform with its .sync events, MorePages), the rest for retries."""
+MAX_PAGES = (EXECUTION_HISTORY_LIMIT_EVENTS - 1000) // HISTORY_EVENTS_PER_PAGE
+"""Pages one execution can run before its history is full (1,000 events for the other states):
+600 pages, 600,000 objects. A larger set stops with TooManyFiles before the history limit would
+fail it without a notification."""
+PAGE_SUFFIX_ROOM = len(f"-{MAX_PAGES}")
+PAGE_JOB_NAME = "($jobName & '-' & $string($page.number))"
+"""JSONata: the transform job (and manifest) of the current page."""
 FIRST_ROW_BYTES = 65536
 """Enough for the first row of any realistic CSV; a row longer than this is not checked."""
 
@@ -128,30 +144,40 @@ class TransformPipeline(Construct):
                 folder_prefix=p.input_prefix,
                 job_name_prefix=p.name_prefix,
                 next_state="ListInput",
+                name_room=PAGE_SUFFIX_ROOM,
             ),
-            "ListInput": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
-                "Arguments": {"Bucket": p.bucket.bucket_name, "Prefix": jsonata("$inputSet"), "MaxKeys": MAX_LISTED_FILES},
-                "Assign": {
+            "ListInput": s3_task(
+                "listObjectsV2",
+                jsonata(
+                    f"$merge([{{'Bucket': {quote(p.bucket.bucket_name)}, 'Prefix': $inputSet, 'MaxKeys': {PAGE_KEYS}}},"
+                    " $exists($page.token) ? {'ContinuationToken': $page.token} : {}])"
+                ),
+                {
                     # Data files only: not the _SUCCESS marker, hidden files or empty objects.
-                    "files": jsonata(
-                        "[$states.result.Contents[Size > 0 and $not($contains(Key, /(^|\\/)[_.][^\\/]*$/))]"
-                        ".$substringAfter(Key, $inputSet)]"
+                    "files": jsonata(f"[{data_objects('$states.result.Contents')}.$substringAfter(Key, $inputSet)]"),
+                    # Every Assign of a state reads the variables as they were before it.
+                    "page": jsonata(
+                        "{'number': ($exists($page.number) ? $page.number : 0) + 1,"
+                        " 'token': $states.result.NextContinuationToken, 'more': $states.result.IsTruncated = true}"
                     ),
-                    "truncated": jsonata("$states.result.IsTruncated = true"),
+                    "filesListed": jsonata(
+                        f"($exists($filesListed) ? $filesListed : 0) + $count({data_objects('$states.result.Contents')})"
+                    ),
                 },
-                "Retry": [throttling_retry("S3")],
-                "Catch": [catch_all("NotifyFailure")],
-                "Next": "CheckInput",
-            },
+                "CheckInput",
+            ),
             "CheckInput": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Condition": jsonata("$count($files) = 0"), "Next": "NoInputFiles"},
-                    {"Condition": jsonata("$truncated"), "Next": "TooManyFiles"},
+                    {"Condition": jsonata(f"$page.number > {MAX_PAGES}"), "Next": "TooManyFiles"},
+                    # A page of markers, hidden or empty objects only: nothing to transform in it.
+                    {"Condition": jsonata("$count($files) = 0 and $page.more"), "Next": "ListInput"},
+                    {"Condition": jsonata("$count($files) = 0 and $filesListed = 0"), "Next": "NoInputFiles"},
+                    {"Condition": jsonata("$count($files) = 0"), "Next": "NotifySuccess"},
+                    # The first page with data files: its first row shows the set's width.
+                    {"Condition": jsonata("$filesListed = $count($files)"), "Next": "ReadFirstRow"},
                 ],
-                "Default": "ReadFirstRow",
+                "Default": "WriteManifest",
             },
             "ReadFirstRow": {
                 "Type": "Task",
@@ -190,7 +216,9 @@ class TransformPipeline(Construct):
             ),
             "TooManyFiles": failure(
                 "TooManyFiles",
-                f"'{bucket_uri}' & $inputSet & ' holds more than {MAX_LISTED_FILES} files; combine them into fewer, larger files'",
+                f"'{bucket_uri}' & $inputSet & ' holds more than {MAX_PAGES * PAGE_KEYS} objects, more than one run can page through;"
+                f" the files of the first {MAX_PAGES} pages were transformed into {bucket_uri}{p.output_prefix}, the others were not:"
+                " split the set or combine its files into fewer, larger ones'",
                 "NotifyFailure",
             ),
             "WriteManifest": {
@@ -199,7 +227,7 @@ class TransformPipeline(Construct):
                 "Comment": "The transform reads exactly these files: the marker and stray objects stay out.",
                 "Arguments": {
                     "Bucket": p.bucket.bucket_name,
-                    "Key": jsonata(f"{quote(p.manifest_prefix)} & $jobName & '.manifest'"),
+                    "Key": jsonata(f"{quote(p.manifest_prefix)} & {PAGE_JOB_NAME} & '.manifest'"),
                     "Body": jsonata(f"$string($append([{{'prefix': {quote(bucket_uri)} & $inputSet}}], $files))"),
                     "ContentType": "application/json",
                     "ServerSideEncryption": "aws:kms",
@@ -213,17 +241,23 @@ class TransformPipeline(Construct):
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
                 "Arguments": self._transform_job_request(bucket_uri),
-                "Assign": {"output": jsonata("$states.result.TransformOutput.S3OutputPath")},
                 "Retry": [SAGEMAKER_RETRY],
                 "Catch": [catch_all("NotifyFailure")],
-                "Next": "NotifySuccess",
+                "Next": "MorePages",
+            },
+            "MorePages": {
+                "Type": "Choice",
+                "Choices": [{"Condition": jsonata("$page.more"), "Next": "ListInput"}],
+                "Default": "NotifySuccess",
             },
             **notify_and_succeed(
                 p.notifications.topic_arn,
                 f"[{p.name_prefix}] batch predictions ready",
-                "{'result': 'predictions written', 'output': $output, 'input': $inputSet, 'files': $count($files),"
-                " 'transform_job': $jobName, 'execution': $states.context.Execution.Id}",
-                "{'output': $output, 'transformJobName': $jobName}",
+                f"{{'result': 'predictions written', 'output': {quote(bucket_uri + p.output_prefix)} &"
+                f" $substringAfter($inputSet, {quote(p.input_prefix)}), 'input': $inputSet, 'files': $filesListed,"
+                " 'transform_jobs': $jobName & '-<page>', 'pages': $page.number, 'execution': $states.context.Execution.Id}",
+                f"{{'output': {quote(bucket_uri + p.output_prefix)} & $substringAfter($inputSet, {quote(p.input_prefix)}),"
+                " 'transformJobNamePrefix': $jobName & '-', 'pages': $page.number}",
             ),
             **notify_and_fail(
                 p.notifications.topic_arn,
@@ -251,7 +285,7 @@ class TransformPipeline(Construct):
         if not has_instance_storage(job.instance_type):
             resources["VolumeKmsKeyId"] = p.encryption_key.key_arn
         request: dict[str, Any] = {
-            "TransformJobName": jsonata("$jobName"),
+            "TransformJobName": jsonata(PAGE_JOB_NAME),
             "ModelName": p.model.model_name,
             "BatchStrategy": "MultiRecord",
             "MaxPayloadInMB": job.max_payload_mb,
@@ -263,7 +297,7 @@ class TransformPipeline(Construct):
                 "DataSource": {
                     "S3DataSource": {
                         "S3DataType": "ManifestFile",
-                        "S3Uri": jsonata(f"{quote(bucket_uri + p.manifest_prefix)} & $jobName & '.manifest'"),
+                        "S3Uri": jsonata(f"{quote(bucket_uri + p.manifest_prefix)} & {PAGE_JOB_NAME} & '.manifest'"),
                     }
                 },
                 "ContentType": "text/csv",

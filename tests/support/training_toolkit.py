@@ -212,8 +212,15 @@ def under_base(path: str, base: Path) -> Path:
     return base.joinpath(*relative.parts)
 
 
-def build_job_tree(request: Mapping[str, Any], objects: Objects, base: Path) -> Path:
-    """Write what SageMaker puts under ``/opt/ml`` before the container starts; returns ``base``."""
+def build_job_tree(
+    request: Mapping[str, Any], objects: Objects, base: Path, *, hosts: Sequence[str] | None = None, current_host: str = CURRENT_HOST
+) -> Path:
+    """Write what SageMaker puts under ``/opt/ml`` before the container starts; returns ``base``.
+
+    ``hosts`` names the instances of a multi-instance job (default ``algo-1``, ``algo-2``, ...) and
+    ``current_host`` the one this tree is for: a ``ShardedByS3Key`` channel holds that host's
+    share of the objects, every n-th by key ("each instance gets approximately 1/n of the number
+    of S3 objects", botocore's documentation of S3DataDistributionType)."""
     config = base / "input" / "config"
     config.mkdir(parents=True)
     for directory in ("model", "output/data"):
@@ -229,6 +236,9 @@ def build_job_tree(request: Mapping[str, Any], objects: Objects, base: Path) -> 
         hyperparameters["sagemaker_submit_directory"] = str(under_base(submit_directory, base))
     _write_json(config / "hyperparameters.json", hyperparameters)
 
+    resources = request["ResourceConfig"]
+    hosts = list(hosts or [f"algo-{n}" for n in range(1, resources["InstanceCount"] + 1)])
+    assert len(hosts) == resources["InstanceCount"], f"{len(hosts)} hosts for InstanceCount {resources['InstanceCount']}"
     input_mode = request["AlgorithmSpecification"]["TrainingInputMode"]
     data_config = {}
     for channel in request["InputDataConfig"]:
@@ -242,18 +252,20 @@ def build_job_tree(request: Mapping[str, Any], objects: Objects, base: Path) -> 
         }
         directory = base / "input" / "data" / channel["ChannelName"]
         directory.mkdir(parents=True)
-        for name, content in channel_objects(source["S3Uri"], objects).items():
+        found = channel_objects(source["S3Uri"], objects)
+        if data_config[channel["ChannelName"]]["S3DistributionType"] == "ShardedByS3Key":
+            share = sorted(found)[hosts.index(current_host) :: len(hosts)]
+            found = {name: found[name] for name in share}
+        for name, content in found.items():
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content.read_bytes() if isinstance(content, Path) else content)
     _write_json(config / "inputdataconfig.json", data_config)
 
-    resources = request["ResourceConfig"]
-    hosts = [f"algo-{n}" for n in range(1, resources["InstanceCount"] + 1)]
     _write_json(
         config / "resourceconfig.json",
         {
-            "current_host": CURRENT_HOST,
+            "current_host": current_host,
             "current_instance_type": resources["InstanceType"],
             "current_group_name": "homogeneousCluster",
             "hosts": hosts,
@@ -343,6 +355,7 @@ def run_toolkit(
     environment: Mapping[str, str] | None = None,
     pip_no_index: bool = True,
     timeout: int = 300,
+    isolated: bool = True,
 ) -> ToolkitRun:
     """Start the image's ``train`` entry point on the tree at ``base`` and wait for it.
 
@@ -352,6 +365,8 @@ def run_toolkit(
     (``PIP_CONFIG_FILE`` set to the null device), so no local mirror can stand in for the network.
     ``PIP_NO_INDEX=1`` (unless ``pip_no_index`` is false) makes pip give up on the unreachable
     index at once instead of retrying it; the request's ``Environment`` may still override it.
+    ``isolated=False`` runs without a network namespace of its own: the hosts of a multi-instance
+    job on this machine must reach each other over loopback.
     """
     assert TOOLKIT_PYTHON.exists(), f"{TOOLKIT_VENV} is missing: run `make test` (or `make {TOOLKIT_VENV}/.toolkit-installed`)"
     python = job_interpreter(base.parent, next_pip=next_pip)
@@ -370,7 +385,7 @@ def run_toolkit(
     }
     started = time.monotonic()
     result = subprocess.run(
-        [*network_isolation(), str(python), "-m", "sagemaker_containers.cli.train"],
+        [*(network_isolation() if isolated else []), str(python), "-m", "sagemaker_containers.cli.train"],
         env=env,
         cwd=base,
         capture_output=True,

@@ -217,6 +217,14 @@ white space, ``< > { } [ ]``, ``? *``, these special characters, control charact
 surrogates; everything else, non-ASCII letters included, is allowed."""
 EXECUTION_NAME_FORBIDDEN_CHARACTERS = frozenset(' \t\n\r<>{}[]?*"#%\\^|~`$&,;:/')
 
+EXECUTION_HISTORY_LIMIT_EVENTS = 25_000
+EXECUTION_HISTORY_LIMIT = Page(
+    "Step Functions Developer Guide: Step Functions service quotas, quotas related to state machine executions",
+    "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html",
+    "Execution history: 25,000 events in a single state machine execution history. "
+    "Execution fails when it reaches the limit (Standard workflows).",
+)
+
 S3_KEY_MAX_BYTES = 1024
 S3_KEY_LIMIT = Page(
     "Amazon S3 User Guide: Naming Amazon S3 objects",
