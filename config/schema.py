@@ -22,7 +22,7 @@ from ml_constructs.aws_models import (
     waf_rate_limit_range,
 )
 from ml_constructs.batch_input import input_filter_for
-from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
+from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, model_monitor_regions, xgboost_framework_versions
 
 
 class StrictModel(BaseModel):
@@ -58,6 +58,9 @@ def _known_region(value: str) -> str:
         # domains and integration ARNs differ in aws-cn and aws-us-gov): refuse rather than guess.
         commercial = sorted(region for region in regions if not region.startswith(OTHER_PARTITION_PREFIXES))
         raise ValueError(f"allowed: a region of the aws partition (aws-cn and aws-us-gov are not supported): {', '.join(commercial)}")
+    if value not in model_monitor_regions():
+        # Every version gets a data-quality baseline from SageMaker Model Monitor's analyzer.
+        raise ValueError(f"allowed: a region where SageMaker Model Monitor's analyzer is published: {', '.join(model_monitor_regions())}")
     return value
 
 
@@ -111,6 +114,7 @@ ResourcePrefix = Annotated[
 TrainingInstanceType = Annotated[str, AfterValidator(_instance_type("training"))]
 EndpointInstanceType = Annotated[str, AfterValidator(_instance_type("endpoint"))]
 TransformInstanceType = Annotated[str, AfterValidator(_instance_type("transform"))]
+ProcessingInstanceType = Annotated[str, AfterValidator(_instance_type("processing"))]
 PolicyArn = Annotated[
     str,
     AfterValidator(
@@ -202,6 +206,14 @@ class TrainingSchedule(StrictModel):
     dataset: DatasetPrefix = Field(description="the dataset the scheduled run trains on")
 
 
+class BaselineConfig(StrictModel):
+    """The data-quality baseline each trained version gets (two SageMaker processing jobs)."""
+
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=86400, description="each of the two jobs")
+
+
 class TrainingConfig(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] = Field(default_factory=latest_xgboost_framework_version)
     instance_type: TrainingInstanceType
@@ -212,6 +224,7 @@ class TrainingConfig(StrictModel):
     hyperparameters: Hyperparameters = Hyperparameters()
     quality_gate: QualityGate
     schedule: TrainingSchedule | None = Field(None, description="optional periodic retraining on a fixed dataset folder")
+    baseline: BaselineConfig = BaselineConfig()
 
     @model_validator(mode="after")
     def _spot_waits_longer_than_it_runs(self) -> TrainingConfig:

@@ -395,6 +395,23 @@ def _transform_job(world: World, run: bc.Run, request: Mapping[str, Any]) -> dic
     )
 
 
+def _processing_job(world: World, run: bc.Run, request: Mapping[str, Any]) -> dict[str, Any]:
+    name = request["ProcessingJobName"]
+    return _describe_job(
+        request,
+        "DescribeProcessingJob",
+        {
+            "ProcessingJobArn": world.arn(run, "sagemaker", f"processing-job/{name.lower()}"),
+            "ProcessingJobStatus": "Completed",
+            "CreationTime": TIMESTAMP,
+            "ProcessingStartTime": TIMESTAMP,
+            "ProcessingEndTime": TIMESTAMP,
+            "LastModifiedTime": TIMESTAMP,
+            "ExitMessage": "Completed: Job completed successfully with no violations.",
+        },
+    )
+
+
 def _model(world: World, run: bc.Run, request: Mapping[str, Any]) -> dict[str, Any]:
     return {"ModelArn": world.arn(run, "sagemaker", f"model/{request['ModelName'].lower()}")}
 
@@ -444,6 +461,7 @@ RESULTS: dict[tuple[str, str], Callable[[World, bc.Run, Mapping[str, Any]], dict
     ("s3", "PutObject"): _put_object,
     ("sagemaker", "CreateTrainingJob"): _training_job,
     ("sagemaker", "CreateTransformJob"): _transform_job,
+    ("sagemaker", "CreateProcessingJob"): _processing_job,
     ("sagemaker", "CreateModel"): _model,
     ("sagemaker", "CreateModelPackage"): _model_package,
     ("sns", "Publish"): _publish,

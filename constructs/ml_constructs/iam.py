@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from ml_constructs.nag import acknowledge_wildcard_resource
 
-SageMakerLogKind = Literal["TrainingJobs", "TransformJobs", "Endpoints"]
+SageMakerLogKind = Literal["TrainingJobs", "TransformJobs", "ProcessingJobs", "Endpoints"]
 
 
 @dataclass(frozen=True)

@@ -854,6 +854,46 @@ def _training_job(template: Template, request: Mapping[str, Any]) -> dict[Target
     }
 
 
+def _processing_job(template: Template, request: Mapping[str, Any]) -> dict[Target, tuple[Required, ...]]:
+    env = template.env
+    inputs = _s3_uris([item.get("S3Input", {}).get("S3Uri", "") for item in request.get("ProcessingInputs", [])])
+    output = request.get("ProcessingOutputConfig", {})
+    outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("Outputs", [])])
+    return {
+        Target.PROCESSING_INPUT_OBJECTS: tuple(
+            Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", False, f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}")
+            for bucket, key, dynamic in inputs
+        ),
+        Target.PROCESSING_INPUT_BUCKETS: tuple(
+            Required(
+                f"arn:{env.partition}:s3:::{bucket}",
+                True,
+                f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}",
+                {} if dynamic else {"s3:prefix": key},
+            )
+            for bucket, key, dynamic in inputs
+        ),
+        Target.PROCESSING_INPUT_BUCKET_KEYS: _bucket_keys(template, (bucket for bucket, _, _ in inputs)),
+        Target.PROCESSING_OUTPUT_OBJECTS: tuple(
+            Required(
+                f"arn:{env.partition}:s3:::{bucket}/{key}*",
+                not dynamic,
+                f"ProcessingOutputConfig s3://{bucket}/{key}{'…' if dynamic else ''}",
+            )
+            for bucket, key, dynamic in outputs
+        ),
+        Target.PROCESSING_OUTPUT_KEY: _key(template, output.get("KmsKeyId"), "ProcessingOutputConfig.KmsKeyId"),
+        Target.PROCESSING_VOLUME_KEY: _key(
+            template,
+            request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId"),
+            "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
+        ),
+        Target.PROCESSING_IMAGE_REPOSITORY: _repository(request.get("AppSpecification", {}).get("ImageUri"), env.partition),
+        Target.PROCESSING_LOG_GROUP: _log_group(template, "/aws/sagemaker/ProcessingJobs"),
+        Target.ANY: (Required("*", True, '"*"'),),
+    }
+
+
 def _model(template: Template, container: Mapping[str, Any]) -> dict[Target, tuple[Required, ...]]:
     env = template.env
     data = [
@@ -939,6 +979,23 @@ def _state_machine_bindings(template: Template) -> Iterator[Binding]:
                         Target.TRANSFORM_JOBS: _job_arns(template, "transform-job", request.get("TransformJobName")),
                         Target.TRANSFORM_JOBS_RULE: _rule(template, "StepFunctionsGetEventsForSageMakerTransformJobsRule"),
                     },
+                )
+            if integration == "sagemaker:createProcessingJob.sync":
+                passed = request.get("RoleArn")
+                yield from _bind(
+                    template,
+                    Grantee.PROCESSING_SYNC_CALLER,
+                    role_arn,
+                    f"role of {logical} for {via}",
+                    {
+                        Target.PROCESSING_JOBS: _job_arns(template, "processing-job", request.get("ProcessingJobName")),
+                        Target.PROCESSING_JOBS_RULE: _rule(template, "StepFunctionsGetEventsForSageMakerProcessingJobsRule"),
+                        Target.PASSED_ROLE: (Required(passed, True, "RoleArn"),) if isinstance(passed, str) else (),
+                    },
+                )
+            if integration.startswith("sagemaker:createProcessingJob"):
+                yield from _bind(
+                    template, Grantee.PROCESSING_JOB_ROLE, request.get("RoleArn"), f"RoleArn of {via}", _processing_job(template, request)
                 )
             if integration.startswith("sagemaker:createTransformJob"):
                 model = template.resource_rendering("AWS::SageMaker::Model", request.get("ModelName", ""), "ModelName")
