@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ml_constructs.aws_facts.model_monitor import max_runtime_seconds as monitoring_max_runtime_seconds
 from ml_constructs.aws_facts.s3_names import bucket_name_problem
 from ml_constructs.aws_facts.schedules import ScheduleError, ScheduleUse, check_schedule
 from ml_constructs.aws_models import (
@@ -254,6 +255,16 @@ ArtifactKey = Annotated[
         )
     ),
 ]
+BaselinePrefix = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"(promoted|training-jobs)/[A-Za-z0-9._/=-]+/baseline/",
+            "the folder of a version's data-quality baseline in the model-artifacts bucket, e.g. "
+            "promoted/<group>/<version>/baseline/ (clients.promote writes it) or training-jobs/<job>/baseline/",
+        )
+    ),
+]
 SubnetId = Annotated[str, AfterValidator(_matches(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0123456789abcdef0"))]
 SecurityGroupId = Annotated[str, AfterValidator(_matches(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"))]
 
@@ -271,6 +282,11 @@ class ModelVersion(StrictModel):
         description="the SHA-256 of the promoted, write-once artifact (promote writes it; S3 stores the same checksum "
         "with the object): Git records exactly which file the version serves",
     )
+    baseline_prefix: BaselinePrefix | None = Field(
+        None,
+        description="where the version's statistics.json and constraints.json are (default for artifact_key: the "
+        "baseline/ folder beside its output/; promote writes it for a model_package_arn)",
+    )
     features: int = Field(
         ge=1,
         le=100000,
@@ -285,6 +301,14 @@ class ModelVersion(StrictModel):
         if self.model_package_arn and self.framework_version:
             raise ValueError("inference.model.framework_version: allowed only with artifact_key (a model package names its own container)")
         return self
+
+    @property
+    def baseline(self) -> str | None:
+        """The baseline folder: as configured, or the one the training pipeline writes beside the artifact."""
+        if self.baseline_prefix or not self.artifact_key:
+            return self.baseline_prefix
+        job_folder = self.artifact_key.removesuffix("model.tar.gz").removesuffix("/").removesuffix("output")
+        return f"{job_folder}baseline/"
 
 
 class VariantConfig(StrictModel):
@@ -647,6 +671,40 @@ class EndpointAlarmsConfig(StrictModel):
         return self
 
 
+class DataQualityMonitorConfig(StrictModel):
+    """SageMaker Model Monitor on the endpoint's captured requests, against the served version's baseline."""
+
+    enabled: bool = False
+    cadence_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = Field(1, description="1: hourly; 24: daily")
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(1800, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _runtime_within_cadence(self) -> DataQualityMonitorConfig:
+        longest = monitoring_max_runtime_seconds(self.cadence_hours)
+        if self.max_runtime_seconds > longest:
+            raise ValueError(
+                f"monitoring.data_quality.max_runtime_seconds = {self.max_runtime_seconds}: allowed: at most {longest} with "
+                f"cadence_hours = {self.cadence_hours} (a monitoring job cannot run longer than its schedule's interval)"
+            )
+        return self
+
+
+class DriftConfig(StrictModel):
+    """What counts as drift, and what happens then."""
+
+    threshold: float = Field(0.1, gt=0, le=1, description="a feature's baseline drift (0-1) above which its alarm fires")
+    retrain: bool = Field(False, description="start the training pipeline on `dataset` when the drift alarm fires")
+    dataset: DatasetPrefix | None = Field(None, description="the dataset a drift-triggered run trains on")
+
+    @model_validator(mode="after")
+    def _retrain_needs_a_dataset(self) -> DriftConfig:
+        if self.retrain and self.dataset is None:
+            raise ValueError("monitoring.drift.dataset: required when monitoring.drift.retrain is true, e.g. training/latest/")
+        return self
+
+
 class MonitoringConfig(StrictModel):
     runbook_url: HttpsUrl = Field(description="the README's address; alarm descriptions link to its #<alarm> sections")
     alarm_emails: Annotated[list[EmailAddress], AfterValidator(_each_once)] = Field(default_factory=list, max_length=20)
@@ -654,6 +712,8 @@ class MonitoringConfig(StrictModel):
         default_factory=list, max_length=5, description="e.g. an incident tool's webhook"
     )
     endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
+    data_quality: DataQualityMonitorConfig = DataQualityMonitorConfig()
+    drift: DriftConfig = DriftConfig()
 
 
 class RegistryConfig(StrictModel):
@@ -767,6 +827,7 @@ class EnvironmentConfig(StrictModel):
                     f"inference.model.model_package_arn = {inference.model.model_package_arn!r}: allowed: a package in "
                     f"this environment's region ({self.region}); SageMaker cannot host a package from {region}"
                 )
+        self._monitoring_has_what_it_reads()
         if self.production and inference and inference.variant:
             scaling = inference.autoscaling if inference.autoscaling_enabled else None
             smallest = scaling.min_capacity if scaling else inference.variant.initial_instance_count
@@ -783,6 +844,20 @@ class EnvironmentConfig(StrictModel):
                         "own minimum)"
                     )
         return self
+
+    def _monitoring_has_what_it_reads(self) -> None:
+        if not self.monitoring.data_quality.enabled or not self.inference or not self.inference.model:
+            return
+        if not self.inference.data_capture.enabled or self.inference.serverless:
+            raise ValueError(
+                "monitoring.data_quality.enabled = True: allowed: only with inference.data_capture.enabled on an instance "
+                "variant (the schedule reads the endpoint's captured requests)"
+            )
+        if self.inference.model.baseline is None:
+            raise ValueError(
+                "inference.model.baseline_prefix: required with model_package_arn when monitoring.data_quality.enabled is true: "
+                "the promoted version's baseline folder, promoted/<group>/<version>/baseline/ (clients.promote writes it)"
+            )
 
 
 ConnectionArn = Annotated[

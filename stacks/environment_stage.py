@@ -127,6 +127,7 @@ class EnvironmentStage(Stage):
                 rollback_alarm_names=self.monitoring.monitoring.rollback_alarm_names,
                 smoke_test_account=smoke_test_account,
                 retain_logs=config.data.retain,
+                data_quality=config.monitoring.data_quality,
                 **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.

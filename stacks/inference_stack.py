@@ -9,9 +9,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
-from config.schema import InferenceConfig
+from config.schema import DataQualityMonitorConfig, InferenceConfig
 from constructs import Construct
 from ml_constructs import SecureBucket
+from ml_constructs.data_quality_monitor import AnalyzerImage, DataQualityMonitor, DataQualityMonitorProps
 from ml_constructs.endpoint import (
     DataCapture,
     InstanceVariant,
@@ -21,9 +22,10 @@ from ml_constructs.endpoint import (
     TrafficShift,
 )
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps, ScheduledCapacity
+from ml_constructs.images import model_monitor_image
 from ml_constructs.nag import partition_of
 from stacks.configured_model import ConfiguredModel
-from stacks.data_stack import DATA_CAPTURE_PREFIX
+from stacks.data_stack import DATA_CAPTURE_PREFIX, MONITORING_REPORTS_PREFIX
 
 
 def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | ServerlessVariant:
@@ -36,6 +38,11 @@ def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | Serverless
 def prediction_api_name(prefix: str) -> str:
     """Stable: the Monitoring stack's alarms name the API by it (ApiName dimension)."""
     return f"{prefix}-predictions"
+
+
+def data_quality_schedule_name(prefix: str) -> str:
+    """Stable across model versions: the Monitoring stack's drift alarms name it (MonitoringSchedule dimension)."""
+    return f"{prefix}-data-quality"
 
 
 def smoke_test_role_name(prefix: str) -> str:
@@ -64,6 +71,7 @@ class InferenceStack(Stack):
         rollback_alarm_names: list[str],
         smoke_test_account: str | None = None,
         retain_logs: bool = True,
+        data_quality: DataQualityMonitorConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -135,6 +143,8 @@ class InferenceStack(Stack):
                 ),
             )
 
+        self.data_quality = self._data_quality_monitor(prefix, endpoint_name, inference, data_quality, model_artifacts, encryption_key)
+
         ssm.StringParameter(
             self,
             "EndpointNameParameter",
@@ -172,6 +182,46 @@ class InferenceStack(Stack):
             self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py"
         )
         CfnOutput(self, "VariantName", value=self.endpoint.variant_name)
+
+    def _data_quality_monitor(
+        self,
+        prefix: str,
+        endpoint_name: str,
+        inference: InferenceConfig,
+        config: DataQualityMonitorConfig | None,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> DataQualityMonitor | None:
+        """Model Monitor on the captured requests, against the baseline of the version this stack serves."""
+        if config is None or not config.enabled:
+            return None
+        assert inference.model is not None
+        baseline = inference.model.baseline
+        assert baseline is not None, "config.schema requires a baseline when data-quality monitoring is on"
+        registry_account, repository, image = model_monitor_image(self.region)
+        schedule_name = data_quality_schedule_name(prefix)
+        monitor = DataQualityMonitor(
+            self,
+            "DataQuality",
+            DataQualityMonitorProps(
+                schedule_name=schedule_name,
+                endpoint_name=endpoint_name,
+                analyzer=AnalyzerImage(registry_account, repository, image),
+                artifacts=model_artifacts,
+                capture_prefix=DATA_CAPTURE_PREFIX,
+                baseline_prefix=baseline,
+                report_prefix=f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
+                encryption_key=encryption_key,
+                cadence_hours=config.cadence_hours,
+                instance_type=config.instance_type,
+                volume_size_gb=config.volume_size_gb,
+                max_runtime_seconds=config.max_runtime_seconds,
+            ),
+        )
+        # The schedule names the endpoint, which must exist first.
+        monitor.schedule.node.add_dependency(self.endpoint.endpoint)
+        CfnOutput(self, "DataQualityScheduleName", value=schedule_name, description="Model Monitor on the captured requests")
+        return monitor
 
     def _prediction_api(
         self, prefix: str, endpoint_name: str, inference: InferenceConfig, encryption_key: kms.IKey, retain_logs: bool

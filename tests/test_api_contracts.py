@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from ml_constructs.aws_facts import model_monitor
 from ml_constructs.aws_facts import requests as facts
 from ml_constructs.training_pipeline import DATA_CHANNELS, REQUIRED_CHANNELS
 from stacks.data_stack import BATCH_INPUT_PREFIX, TRAINING_PREFIX
@@ -678,6 +679,8 @@ def _botocore_sources() -> Iterator[facts.BotocoreDocumentation]:
         if isinstance(rule.source, facts.BotocoreDocumentation):
             yield rule.source
     yield facts.EXECUTION_NAME_FORBIDDEN
+    yield model_monitor.SCHEDULE_EXPRESSIONS
+    yield model_monitor.RUNTIME_WITHIN_CADENCE
 
 
 @pytest.mark.parametrize("source", list(_botocore_sources()), ids=lambda s: f"{s.service}.{s.shape}.{s.member}")

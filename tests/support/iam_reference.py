@@ -934,6 +934,7 @@ def bindings(template: Template) -> Iterator[Binding]:
     """Every role that a request in this template names, with the resources the request names."""
     yield from _state_machine_bindings(template)
     yield from _model_bindings(template)
+    yield from _monitoring_bindings(template)
     yield from _pipeline_bindings(template)
 
 
@@ -1040,6 +1041,89 @@ def _state_machine_bindings(template: Template) -> Iterator[Binding]:
                         Target.TOPIC_KEY: _key(owner_topic[0], owner_topic[0].render(key), f"KmsMasterKeyId of {topic}") if key else (),
                     },
                 )
+
+
+_MONITORING_JOBS = {
+    "AWS::SageMaker::DataQualityJobDefinition": ("DataQuality", "DataQualityAppSpecification"),
+    "AWS::SageMaker::ModelQualityJobDefinition": ("ModelQuality", "ModelQualityAppSpecification"),
+}
+
+
+def _monitoring_bindings(template: Template) -> Iterator[Binding]:
+    env = template.env
+    for resource_type, (kind, app) in _MONITORING_JOBS.items():
+        for logical, definition in template.of_type(resource_type).items():
+            properties = _rendered(template, definition["Properties"])
+            baseline = properties.get(f"{kind}BaselineConfig", {})
+            baseline_uris = _s3_uris([baseline.get("ConstraintsResource", {}), baseline.get("StatisticsResource", {})])
+            output = properties.get(f"{kind}JobOutputConfig", {})
+            outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("MonitoringOutputs", [])])
+            endpoint_name = properties.get(f"{kind}JobInput", {}).get("EndpointInput", {}).get("EndpointName")
+            yield from _bind(
+                template,
+                Grantee.MONITORING_JOB_ROLE,
+                properties["RoleArn"],
+                f"RoleArn of {logical}",
+                {
+                    Target.MONITORING_BASELINE_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}", True, f"baseline s3://{bucket}/{key}")
+                        for bucket, key, _ in baseline_uris
+                    ),
+                    **_captured_requests(template, endpoint_name),
+                    Target.MONITORING_OUTPUT_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", True, f"MonitoringOutputs s3://{bucket}/{key}")
+                        for bucket, key, _ in outputs
+                    ),
+                    Target.MONITORING_OUTPUT_KEY: _key(template, output.get("KmsKeyId"), f"{kind}JobOutputConfig.KmsKeyId"),
+                    Target.MONITORING_VOLUME_KEY: _key(
+                        template,
+                        properties.get("JobResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId"),
+                        "JobResources.ClusterConfig.VolumeKmsKeyId",
+                    ),
+                    Target.MONITORING_IMAGE_REPOSITORY: _repository(properties.get(app, {}).get("ImageUri"), env.partition),
+                    Target.PROCESSING_LOG_GROUP: _log_group(template, "/aws/sagemaker/ProcessingJobs"),
+                    Target.ANY: (Required("*", True, '"*"'),),
+                },
+            )
+
+
+def _rendered(template: Template, value: Any) -> Any:
+    """Properties with each CloudFormation value rendered as :meth:`Template.render` renders it."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+        return template.render(value)
+    if isinstance(value, dict):
+        return {key: _rendered(template, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rendered(template, item) for item in value]
+    return value
+
+
+def _captured_requests(template: Template, endpoint_name: Any) -> dict[Target, tuple[Required, ...]]:
+    """What the monitored endpoint's config captures, and where (``<destination>/<endpoint>/<variant>/...``)."""
+    env = template.env
+    for endpoint in template.of_type("AWS::SageMaker::Endpoint").values():
+        properties = endpoint["Properties"]
+        if properties.get("EndpointName") != endpoint_name:
+            continue
+        found = template.resource_rendering(
+            "AWS::SageMaker::EndpointConfig", template.render(properties["EndpointConfigName"]), "EndpointConfigName"
+        )
+        if found is None:
+            continue
+        owner, config_id = found
+        capture = _rendered(owner, owner.resources[config_id]["Properties"].get("DataCaptureConfig", {}))
+        return {
+            Target.MONITORING_CAPTURED_OBJECTS: tuple(
+                Required(
+                    f"arn:{env.partition}:s3:::{bucket}/{key}{endpoint_name}/*",
+                    True,
+                    f"captured requests s3://{bucket}/{key}{endpoint_name}/",
+                )
+                for bucket, key, _ in _s3_uris(capture.get("DestinationS3Uri", ""))
+            ),
+            Target.MONITORING_CAPTURE_KEY: _key(owner, capture.get("KmsKeyId"), "DataCaptureConfig.KmsKeyId"),
+        }
+    raise AssertionError(f"{template.where}: a monitoring job definition watches endpoint {endpoint_name!r}, which is not in this template")
 
 
 def _model_bindings(template: Template) -> Iterator[Binding]:

@@ -39,6 +39,7 @@ class Grantee(StrEnum):
     TRANSFORM_SYNC_CALLER = "the role of a state machine with a sagemaker:createTransformJob.sync task"
     PROCESSING_JOB_ROLE = "the RoleArn of a CreateProcessingJob request"
     PROCESSING_SYNC_CALLER = "the role of a state machine with a sagemaker:createProcessingJob.sync task"
+    MONITORING_JOB_ROLE = "the RoleArn of an AWS::SageMaker::DataQualityJobDefinition or ModelQualityJobDefinition"
     MODEL_CALLER = "the role of a state machine with a sagemaker:createModel task"
     TOPIC_PUBLISHER = "the role of a state machine with an sns:publish task"
     CONNECTION_USER = "the role of a CodePipeline CodeStarSourceConnection action"
@@ -76,6 +77,13 @@ class Target(StrEnum):
     PROCESSING_LOG_GROUP = "log group /aws/sagemaker/ProcessingJobs and its streams"
     PROCESSING_JOBS = "processing-job/<ProcessingJobName>"
     PROCESSING_JOBS_RULE = "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"
+    MONITORING_BASELINE_OBJECTS = "each baseline resource (ConstraintsResource.S3Uri, StatisticsResource.S3Uri)"
+    MONITORING_CAPTURED_OBJECTS = "the captured requests of the monitored endpoint (its DataCaptureConfig.DestinationS3Uri)"
+    MONITORING_CAPTURE_KEY = "the monitored endpoint's DataCaptureConfig.KmsKeyId"
+    MONITORING_OUTPUT_OBJECTS = "objects under each MonitoringOutputs[].S3Output.S3Uri"
+    MONITORING_OUTPUT_KEY = "the job output config's KmsKeyId"
+    MONITORING_VOLUME_KEY = "JobResources.ClusterConfig.VolumeKmsKeyId"
+    MONITORING_IMAGE_REPOSITORY = "the ECR repository of the app specification's ImageUri"
     PASSED_ROLE = "the role the request passes (RoleArn, ExecutionRoleArn)"
     TOPIC = "the TopicArn of the publish request"
     TOPIC_KEY = "the KmsMasterKeyId of that topic"
@@ -375,6 +383,49 @@ ROLE_NEEDS: tuple[RoleNeed, ...] = (
     RoleNeed("processing-job/pull-image", Grantee.PROCESSING_JOB_ROLE, _ECR_PULL, Target.PROCESSING_IMAGE_REPOSITORY, _PROCESSING_ECR),
     RoleNeed("processing-job/registry-token", Grantee.PROCESSING_JOB_ROLE, ("ecr:GetAuthorizationToken",), Target.ANY, _PROCESSING_STAR),
     RoleNeed("processing-job/logs", Grantee.PROCESSING_JOB_ROLE, _LOG_ACTIONS, Target.PROCESSING_LOG_GROUP, _PROCESSING_STAR),
+    # The role SageMaker assumes for the processing jobs a monitoring schedule starts: a
+    # processing job's role (the guide's CreateProcessingJob section), with what the job reads
+    # named by the job definition and the endpoint it monitors.
+    RoleNeed(
+        "monitoring-job/read-baseline", Grantee.MONITORING_JOB_ROLE, ("s3:GetObject",), Target.MONITORING_BASELINE_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "monitoring-job/read-captured-requests",
+        Grantee.MONITORING_JOB_ROLE,
+        ("s3:GetObject",),
+        Target.MONITORING_CAPTURED_OBJECTS,
+        _PROCESSING_ROLE,
+    ),
+    RoleNeed(
+        "monitoring-job/decrypt-captured-requests",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:Decrypt",),
+        Target.MONITORING_CAPTURE_KEY,
+        _PROCESSING_SSE_KMS,
+    ),
+    RoleNeed(
+        "monitoring-job/write-reports", Grantee.MONITORING_JOB_ROLE, ("s3:PutObject",), Target.MONITORING_OUTPUT_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "monitoring-job/upload-reports-with-key",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        Target.MONITORING_OUTPUT_KEY,
+        _SSE_KMS_UPLOAD,
+    ),
+    RoleNeed(
+        "monitoring-job/volume-key-grant",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:CreateGrant",),
+        Target.MONITORING_VOLUME_KEY,
+        _PROCESSING_VOLUME_KEY,
+        also=(_KMS_GRANT_FOR_AWS_RESOURCE,),
+        required_condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    ),
+    RoleNeed("monitoring-job/pull-image", Grantee.MONITORING_JOB_ROLE, _ECR_PULL, Target.MONITORING_IMAGE_REPOSITORY, _PROCESSING_ECR),
+    RoleNeed("monitoring-job/registry-token", Grantee.MONITORING_JOB_ROLE, ("ecr:GetAuthorizationToken",), Target.ANY, _PROCESSING_STAR),
+    RoleNeed("monitoring-job/logs", Grantee.MONITORING_JOB_ROLE, _LOG_ACTIONS, Target.PROCESSING_LOG_GROUP, _PROCESSING_STAR),
+    RoleNeed("monitoring-job/metrics", Grantee.MONITORING_JOB_ROLE, ("cloudwatch:PutMetricData",), Target.ANY, _PROCESSING_STAR),
     # The role SageMaker assumes to host a model (endpoints, transform jobs).
     RoleNeed("model/read-model-data", Grantee.MODEL_ROLE, ("s3:GetObject",), Target.MODEL_DATA, _MODEL_ROLE),
     RoleNeed("model/pull-image", Grantee.MODEL_ROLE, _ECR_PULL, Target.MODEL_IMAGE_REPOSITORY, _MODEL_ECR),

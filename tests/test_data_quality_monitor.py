@@ -1,0 +1,129 @@
+"""Model Monitor on each endpoint: the schedule reads the captured requests and compares them with
+the baseline of the version the environment serves; a new version moves it to the new baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import EnvironmentConfig, load_environment
+from ml_constructs.aws_facts.model_monitor import CADENCE_HOURS, max_runtime_seconds, schedule_expression
+from ml_constructs.images import model_monitor_image
+from tests.conftest import SynthesizedEnvironment, SynthesizedStack, synthesize
+
+
+def only(stack: SynthesizedStack, resource_type: str) -> dict[str, Any]:
+    return stack.resource(resource_type)["Properties"]
+
+
+@pytest.fixture(params=["dev", "prod"], scope="module")
+def environment(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedEnvironment]) -> SynthesizedEnvironment:
+    return synthesized[request.param]
+
+
+def baseline_of(config: EnvironmentConfig) -> str:
+    assert config.inference is not None
+    assert config.inference.model is not None
+    return f"s3://{config.bucket_names['models']}/{config.inference.model.baseline}"
+
+
+def test_every_endpoint_has_a_data_quality_schedule(environment: SynthesizedEnvironment) -> None:
+    stack = environment["Inference"]
+    schedule = only(stack, "AWS::SageMaker::MonitoringSchedule")
+    definition = only(stack, "AWS::SageMaker::DataQualityJobDefinition")
+    prefix, endpoint = environment.config.prefix, environment.config.endpoint_name
+    assert schedule["MonitoringScheduleName"] == f"{prefix}-data-quality"
+    assert schedule["EndpointName"] == endpoint
+    config = schedule["MonitoringScheduleConfig"]
+    assert config["MonitoringType"] == "DataQuality"
+    assert config["MonitoringJobDefinitionName"] == definition["JobDefinitionName"]
+    assert config["ScheduleConfig"] == {"ScheduleExpression": schedule_expression(environment.config.monitoring.data_quality.cadence_hours)}
+    assert definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == endpoint
+    assert definition["DataQualityAppSpecification"] == {"ImageUri": model_monitor_image(environment.config.region)[2]}
+
+
+def test_the_schedule_compares_with_the_served_versions_baseline(environment: SynthesizedEnvironment) -> None:
+    definition = only(environment["Inference"], "AWS::SageMaker::DataQualityJobDefinition")
+    baseline = baseline_of(environment.config)
+    assert definition["DataQualityBaselineConfig"] == {
+        "ConstraintsResource": {"S3Uri": f"{baseline}constraints.json"},
+        "StatisticsResource": {"S3Uri": f"{baseline}statistics.json"},
+    }
+
+
+def test_dev_reads_the_baseline_the_pipeline_wrote_beside_the_artifact(dev: SynthesizedEnvironment) -> None:
+    model = dev.config.inference.model  # type: ignore[union-attr]
+    job = model.artifact_key.removeprefix("training-jobs/").split("/")[0]  # type: ignore[union-attr]
+    assert model.baseline == f"training-jobs/{job}/baseline/"  # type: ignore[union-attr]
+
+
+def test_monitoring_jobs_are_encrypted_isolated_and_bounded(environment: SynthesizedEnvironment) -> None:
+    definition = only(environment["Inference"], "AWS::SageMaker::DataQualityJobDefinition")
+    config = environment.config.monitoring.data_quality
+    cluster = definition["JobResources"]["ClusterConfig"]
+    assert "DataKey" in str(cluster["VolumeKmsKeyId"])
+    assert definition["DataQualityJobOutputConfig"]["KmsKeyId"] == cluster["VolumeKmsKeyId"]
+    assert definition["NetworkConfig"] == {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True}
+    assert definition["StoppingCondition"] == {"MaxRuntimeInSeconds": config.max_runtime_seconds}
+    assert cluster["InstanceType"] == config.instance_type
+    (output,) = definition["DataQualityJobOutputConfig"]["MonitoringOutputs"]
+    assert (
+        output["S3Output"]["S3Uri"]
+        == f"s3://{environment.config.bucket_names['models']}/monitoring/{environment.config.prefix}-data-quality/"
+    )
+
+
+def with_model(name: str, **model: Any) -> EnvironmentConfig:
+    config = load_environment(name).model_dump()
+    config["inference"]["model"] = model
+    return EnvironmentConfig.model_validate(config)
+
+
+def test_a_new_model_version_moves_the_schedule_to_its_baseline(tmp_path: Path, dev: SynthesizedEnvironment) -> None:
+    key = "training-jobs/mlops-dev-6b3c1f2e/output/model.tar.gz"
+    new = synthesize([with_model("dev", artifact_key=key, features=30)], tmp_path)["dev"]["Inference"]
+    old_definition = only(dev["Inference"], "AWS::SageMaker::DataQualityJobDefinition")
+    new_definition = only(new, "AWS::SageMaker::DataQualityJobDefinition")
+    assert new_definition["DataQualityBaselineConfig"]["StatisticsResource"] == {
+        "S3Uri": "s3://mlops-dev-models-111111111111-eu-west-1/training-jobs/mlops-dev-6b3c1f2e/baseline/statistics.json"
+    }
+    # A new name (CloudFormation replaces the definition before deleting the old one), the same schedule.
+    assert new_definition["JobDefinitionName"] != old_definition["JobDefinitionName"]
+    new_schedule, old_schedule = (
+        only(new, "AWS::SageMaker::MonitoringSchedule"),
+        only(dev["Inference"], "AWS::SageMaker::MonitoringSchedule"),
+    )
+    assert new_schedule["MonitoringScheduleName"] == old_schedule["MonitoringScheduleName"]
+    assert new_schedule["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == new_definition["JobDefinitionName"]
+    # The monitoring role may read the new baseline, and no longer the old one.
+    reads = {
+        str(arn)
+        for resource in new.resources("AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "s3:GetObject"
+        for arn in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    }
+    assert "arn:aws:s3:::mlops-dev-models-111111111111-eu-west-1/training-jobs/mlops-dev-6b3c1f2e/baseline/constraints.json" in reads
+    assert not any("0f8fad5b" in str(resource) and "baseline" in str(resource) for resource in reads)
+
+
+def test_the_schedule_waits_for_the_endpoint(environment: SynthesizedEnvironment) -> None:
+    stack = environment["Inference"]
+    (endpoint_id,) = stack.resources("AWS::SageMaker::Endpoint")
+    (schedule,) = stack.resources("AWS::SageMaker::MonitoringSchedule").values()
+    assert endpoint_id in schedule["DependsOn"]
+
+
+@pytest.mark.parametrize("hours", CADENCE_HOURS)
+def test_every_cadence_is_an_expression_sagemaker_documents(hours: int) -> None:
+    expression = schedule_expression(hours)
+    assert expression.startswith("cron(0 ")
+    assert expression.endswith(" ? * * *)")
+    assert max_runtime_seconds(hours) == min(3600 * hours, 86400)
+
+
+def test_an_undocumented_cadence_is_refused() -> None:
+    with pytest.raises(ValueError, match="runs every 1, 2, 3, 4, 6, 8, 12, 24 hours; got 5"):
+        schedule_expression(5)
