@@ -846,6 +846,11 @@ class EnvironmentConfig(StrictModel):
         return self
 
     def _monitoring_has_what_it_reads(self) -> None:
+        if self.monitoring.drift.retrain and not (self.monitoring.data_quality.enabled and self.serves_a_model):
+            raise ValueError(
+                "monitoring.drift.retrain = True: allowed: only with monitoring.data_quality.enabled and inference.model set "
+                "(drift is measured on the served model's requests)"
+            )
         if not self.monitoring.data_quality.enabled or not self.inference or not self.inference.model:
             return
         if not self.inference.data_capture.enabled or self.inference.serverless:

@@ -13,6 +13,7 @@ from constructs import Construct
 from ml_constructs.monitoring import (
     ApiMetrics,
     ApiThresholds,
+    DataQualityMetrics,
     EndpointMetrics,
     EndpointThresholds,
     ModelMonitoring,
@@ -44,6 +45,7 @@ class MonitoringStack(Stack):
         endpoint_gpus: int,
         api: ApiMetrics | None = None,
         api_alarms: ApiAlarmsConfig | None = None,
+        data_quality: DataQualityMetrics | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -101,6 +103,7 @@ class MonitoringStack(Stack):
                     datapoints_to_alarm=a.datapoints_to_alarm,
                 ),
             )
+        self.drift_alarm = self.monitoring.monitor_data_quality(data_quality, monitoring.drift.threshold) if data_quality else None
         self.monitoring.monitor_pipeline(
             "Training pipeline",
             "training-pipeline",

@@ -15,6 +15,7 @@ from ml_constructs.baseline import BASELINE_FOLDER, BaselineSettings, DataQualit
 from ml_constructs.images import model_monitor_image, xgboost_image
 from ml_constructs.notifications import NotificationTopic, NotificationTopicProps
 from ml_constructs.registry import ModelRegistry, ModelRegistryProps
+from ml_constructs.retrain_on_drift import RetrainOnDrift, RetrainOnDriftProps
 from ml_constructs.source_bundle import SourceBundle, SourceBundleProps
 from ml_constructs.training_pipeline import QualityGateSettings, TrainingJobSettings, TrainingPipeline, TrainingPipelineProps
 from ml_constructs.triggers import PipelineStarts, PipelineStartsProps
@@ -44,6 +45,7 @@ class TrainingStack(Stack):
         notification_emails: list[str],
         retain: bool,
         registry_shared_with: list[str],
+        retrain_on: tuple[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -160,6 +162,21 @@ class TrainingStack(Stack):
                 scheduled_folder=training.schedule.dataset if training.schedule else None,
             ),
         )
+        if retrain_on:
+            alarm, dataset = retrain_on
+            self.retraining = RetrainOnDrift(
+                self,
+                "RetrainOnDrift",
+                RetrainOnDriftProps(
+                    name_prefix=prefix,
+                    alarm_name=alarm,
+                    training_state_machine=self.pipeline.state_machine,
+                    training_state_machine_arn=self.pipeline.state_machine_arn,
+                    dataset=dataset,
+                    encryption_key=encryption_key,
+                    retain_logs=retain,
+                ),
+            )
         self.baseline_role = baseline.props.role
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine_arn, description="Start a run: see README, 'Training'")
         CfnOutput(self, "ModelPackageGroupName", value=self.registry.group_name)

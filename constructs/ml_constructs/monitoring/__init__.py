@@ -13,10 +13,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
-from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec
-from ml_constructs.monitoring.dashboard import api_rows, endpoint_rows, pipeline_rows, text_row
+from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec, alarm_name
+from ml_constructs.monitoring.dashboard import api_rows, data_quality_rows, endpoint_rows, pipeline_rows, text_row
 from ml_constructs.monitoring.metrics import (
     ApiMetrics,
+    DataQualityMetrics,
     EndpointMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
@@ -24,16 +25,19 @@ from ml_constructs.monitoring.metrics import (
 )
 
 __all__ = [
+    "DATA_DRIFT",
     "AlarmFactory",
     "AlarmSpec",
     "ApiMetrics",
     "ApiThresholds",
+    "DataQualityMetrics",
     "EndpointMetrics",
     "EndpointThresholds",
     "ModelMonitoring",
     "ModelMonitoringProps",
     "PipelineMetrics",
     "ServiceIntegrationMetrics",
+    "alarm_name",
 ]
 
 
@@ -72,6 +76,8 @@ class ModelMonitoringProps:
 
 
 ENDPOINT_5XX = "endpoint-5xx-error-rate"
+DATA_DRIFT = "data-drift"
+"""The composite of the per-feature drift alarms: one notification, and what retraining listens to."""
 ENDPOINT_LATENCY = "endpoint-p99-model-latency"
 
 
@@ -258,3 +264,58 @@ class ModelMonitoring(Construct):
                 missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+
+    def monitor_data_quality(self, metrics: DataQualityMetrics, threshold: float, missed_runs: int = 2) -> cloudwatch.CompositeAlarm:
+        """Per-feature drift alarms (members, silent) under one ``data-drift`` alarm that notifies,
+        and an alarm when the schedule stops reporting (failed runs, or no captured requests)."""
+        if not 0 < threshold <= 1:
+            raise ValueError(f"monitor_data_quality threshold: {threshold} must be in (0, 1] (drift is a distance between distributions)")
+        self.dashboard.add_widgets(
+            *text_row(
+                f"## Data quality of `{metrics.endpoint_name}`'s requests (schedule `{metrics.schedule_name}`, every "
+                f"{metrics.cadence_hours} h)\nViolations per run: `constraint_violations.json` in the schedule's report folder.",
+                2,
+            )
+        )
+        for row in data_quality_rows(metrics, threshold):
+            self.dashboard.add_widgets(*row)
+        members = [
+            self.alarms.add(
+                AlarmSpec(
+                    f"data-drift-feature-{index}",
+                    metrics.baseline_drift(index),
+                    threshold,
+                    f"Feature {index} (column {index + 1} of a request) of {metrics.endpoint_name}'s traffic drifted from the "
+                    f"served version's baseline by more than {threshold:g}.",
+                    "read the last run's constraint_violations.json.",
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    notify=False,
+                    runbook_entry=DATA_DRIFT,
+                )
+            )
+            for index in range(metrics.features)
+        ]
+        drift = self.alarms.add_composite(
+            DATA_DRIFT,
+            members,
+            f"The requests to {metrics.endpoint_name} stopped looking like the training data of the version it serves: at least "
+            f"one feature drifted by more than {threshold:g} from its baseline (the member alarm in ALARM says which).",
+            "read the last run's constraint_violations.json, then decide: a change upstream (fix the callers) or the world "
+            "changed (retrain on recent data).",
+        )
+        self.alarms.add(
+            AlarmSpec(
+                "data-quality-no-results",
+                metrics.runs_reported(),
+                1,
+                f"The data-quality schedule {metrics.schedule_name} published no result for {missed_runs} runs: its jobs fail, "
+                "or the endpoint captured no requests.",
+                "the schedule's last executions (FailureReason) in SageMaker, then the endpoint's invocations.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=missed_runs,
+                datapoints_to_alarm=missed_runs,
+                missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+        )
+        return drift

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from ml_constructs.aws_facts.model_monitor import (
+    CSV_FEATURE_NAME,
+    DATA_METRICS_NAMESPACE,
+    DRIFT_METRIC,
+    ENDPOINT_DIMENSION,
+    SCHEDULE_DIMENSION,
+)
+
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 MICROSECONDS_PER_MILLISECOND = 1000
@@ -222,3 +230,36 @@ class ApiMetrics:
 
     def error_rate_4xx_percent(self) -> cloudwatch.MathExpression:
         return self.error_rate_percent(self.errors_4xx(), "errors4xx", "4XX rate (%)")
+
+
+@dataclass(frozen=True)
+class DataQualityMetrics:
+    """What a data-quality monitoring schedule publishes about an endpoint's requests, per feature
+    (``ml_constructs.aws_facts.model_monitor``): one value per monitoring run, so the period is the cadence."""
+
+    endpoint_name: str
+    schedule_name: str
+    features: int
+    """The model's features: the analyzer names them ``_c0`` … ``_c<features-1>``."""
+    cadence_hours: int = 1
+
+    def __post_init__(self) -> None:
+        if self.features < 1:
+            raise ValueError(f"DataQualityMetrics.features: {self.features} must be at least 1")
+
+    def baseline_drift(self, feature_index: int, statistic: str = "Maximum") -> cloudwatch.Metric:
+        """How far the feature's distribution is from the baseline's (0 to 1), per run."""
+        if not 0 <= feature_index < self.features:
+            raise ValueError(f"DataQualityMetrics.baseline_drift: feature {feature_index} is not one of 0..{self.features - 1}")
+        return cloudwatch.Metric(
+            namespace=DATA_METRICS_NAMESPACE,
+            metric_name=DRIFT_METRIC.format(feature=CSV_FEATURE_NAME.format(index=feature_index)),
+            dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
+            statistic=statistic,
+            period=Duration.hours(self.cadence_hours),
+            label=f"feature {feature_index} drift",
+        )
+
+    def runs_reported(self) -> cloudwatch.Metric:
+        """Runs that published results: every run that analyzed the captured requests reports the first feature."""
+        return self.baseline_drift(0, "SampleCount").with_(label="runs that reported")
