@@ -691,6 +691,47 @@ class DataQualityMonitorConfig(StrictModel):
         return self
 
 
+RESERVED_PREFIXES = ("training-jobs/", "checkpoints/", "data-capture/", "promoted/", "monitoring/")
+"""The model-artifacts bucket's folders that belong to the platform (stacks.data_stack)."""
+
+
+def _own_folder(value: str) -> str:
+    if value.startswith(RESERVED_PREFIXES):
+        raise ValueError(f"allowed: a folder of its own, not under {', '.join(RESERVED_PREFIXES)}")
+    return value
+
+
+GroundTruthPrefix = Annotated[
+    str,
+    AfterValidator(
+        _matches(r"[a-z0-9][a-z0-9._-]{0,62}/([A-Za-z0-9._=-]+/)*", "a folder of the model-artifacts bucket, e.g. ground-truth/")
+    ),
+    AfterValidator(_own_folder),
+]
+
+
+class ModelQualityMonitorConfig(StrictModel):
+    """Model quality for binary classification, once labels arrive (README, "Ground truth")."""
+
+    ground_truth_prefix: GroundTruthPrefix = Field(description="where the labels arrive, in the model-artifacts bucket")
+    ground_truth_delay_hours: int = Field(24, ge=1, le=720, description="how long after a request its label is there")
+    probability_threshold: float = Field(0.5, gt=0, lt=1, description="a probability at or above it predicts the positive class")
+    cadence_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = 24
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(1800, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _runtime_within_cadence(self) -> ModelQualityMonitorConfig:
+        longest = monitoring_max_runtime_seconds(self.cadence_hours, "ModelQuality")
+        if self.max_runtime_seconds > longest:
+            raise ValueError(
+                f"monitoring.model_quality.max_runtime_seconds = {self.max_runtime_seconds}: allowed: at most {longest} with "
+                f"cadence_hours = {self.cadence_hours} (a monitoring job cannot run longer than its schedule's interval)"
+            )
+        return self
+
+
 class DriftConfig(StrictModel):
     """What counts as drift, and what happens then."""
 
@@ -714,6 +755,7 @@ class MonitoringConfig(StrictModel):
     endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
     data_quality: DataQualityMonitorConfig = DataQualityMonitorConfig()
     drift: DriftConfig = DriftConfig()
+    model_quality: ModelQualityMonitorConfig | None = Field(None, description="with a ground-truth folder: model quality (AUC, F1, ...)")
 
 
 class RegistryConfig(StrictModel):
@@ -846,19 +888,26 @@ class EnvironmentConfig(StrictModel):
         return self
 
     def _monitoring_has_what_it_reads(self) -> None:
-        if self.monitoring.drift.retrain and not (self.monitoring.data_quality.enabled and self.serves_a_model):
+        monitoring = self.monitoring
+        if monitoring.drift.retrain and not (monitoring.data_quality.enabled and self.serves_a_model):
             raise ValueError(
                 "monitoring.drift.retrain = True: allowed: only with monitoring.data_quality.enabled and inference.model set "
                 "(drift is measured on the served model's requests)"
             )
-        if not self.monitoring.data_quality.enabled or not self.inference or not self.inference.model:
+        if not self.inference or not self.inference.model:
             return
-        if not self.inference.data_capture.enabled or self.inference.serverless:
+        capturing = self.inference.data_capture.enabled and not self.inference.serverless
+        if monitoring.data_quality.enabled and not capturing:
             raise ValueError(
                 "monitoring.data_quality.enabled = True: allowed: only with inference.data_capture.enabled on an instance "
                 "variant (the schedule reads the endpoint's captured requests)"
             )
-        if self.inference.model.baseline is None:
+        if monitoring.model_quality and not capturing:
+            raise ValueError(
+                "monitoring.model_quality: allowed: only with inference.data_capture.enabled on an instance variant (the job "
+                "merges the captured predictions with the ground truth)"
+            )
+        if monitoring.data_quality.enabled and self.inference.model.baseline is None:
             raise ValueError(
                 "inference.model.baseline_prefix: required with model_package_arn when monitoring.data_quality.enabled is true: "
                 "the promoted version's baseline folder, promoted/<group>/<version>/baseline/ (clients.promote writes it)"

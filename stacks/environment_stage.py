@@ -139,6 +139,7 @@ class EnvironmentStage(Stage):
                 smoke_test_account=smoke_test_account,
                 retain_logs=config.data.retain,
                 data_quality=config.monitoring.data_quality,
+                model_quality=config.monitoring.model_quality,
                 **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.

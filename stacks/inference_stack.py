@@ -9,10 +9,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
-from config.schema import DataQualityMonitorConfig, InferenceConfig
+from config.schema import DataQualityMonitorConfig, InferenceConfig, ModelQualityMonitorConfig
 from constructs import Construct
 from ml_constructs import SecureBucket
-from ml_constructs.data_quality_monitor import AnalyzerImage, DataQualityMonitor, DataQualityMonitorProps
+from ml_constructs.data_quality_monitor import (
+    AnalyzerImage,
+    DataQualityMonitor,
+    DataQualityMonitorProps,
+    ModelQualityMonitor,
+    ModelQualityMonitorProps,
+)
 from ml_constructs.endpoint import (
     DataCapture,
     InstanceVariant,
@@ -45,6 +51,10 @@ def data_quality_schedule_name(prefix: str) -> str:
     return f"{prefix}-data-quality"
 
 
+def model_quality_schedule_name(prefix: str) -> str:
+    return f"{prefix}-model-quality"
+
+
 def smoke_test_role_name(prefix: str) -> str:
     """Stable, so that the delivery pipeline (another account, maybe) can name it without a lookup."""
     return f"{prefix}-endpoint-smoke-test"
@@ -72,6 +82,7 @@ class InferenceStack(Stack):
         smoke_test_account: str | None = None,
         retain_logs: bool = True,
         data_quality: DataQualityMonitorConfig | None = None,
+        model_quality: ModelQualityMonitorConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -144,6 +155,7 @@ class InferenceStack(Stack):
             )
 
         self.data_quality = self._data_quality_monitor(prefix, endpoint_name, inference, data_quality, model_artifacts, encryption_key)
+        self.model_quality = self._model_quality_monitor(prefix, endpoint_name, model_quality, model_artifacts, encryption_key)
 
         ssm.StringParameter(
             self,
@@ -221,6 +233,43 @@ class InferenceStack(Stack):
         # The schedule names the endpoint, which must exist first.
         monitor.schedule.node.add_dependency(self.endpoint.endpoint)
         CfnOutput(self, "DataQualityScheduleName", value=schedule_name, description="Model Monitor on the captured requests")
+        return monitor
+
+    def _model_quality_monitor(
+        self,
+        prefix: str,
+        endpoint_name: str,
+        config: ModelQualityMonitorConfig | None,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> ModelQualityMonitor | None:
+        """Model quality once labels arrive: the captured predictions merged with the ground truth by inference id."""
+        if config is None:
+            return None
+        registry_account, repository, image = model_monitor_image(self.region)
+        schedule_name = model_quality_schedule_name(prefix)
+        monitor = ModelQualityMonitor(
+            self,
+            "ModelQuality",
+            ModelQualityMonitorProps(
+                schedule_name=schedule_name,
+                endpoint_name=endpoint_name,
+                analyzer=AnalyzerImage(registry_account, repository, image),
+                artifacts=model_artifacts,
+                capture_prefix=DATA_CAPTURE_PREFIX,
+                report_prefix=f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
+                encryption_key=encryption_key,
+                cadence_hours=config.cadence_hours,
+                instance_type=config.instance_type,
+                volume_size_gb=config.volume_size_gb,
+                max_runtime_seconds=config.max_runtime_seconds,
+                ground_truth_prefix=config.ground_truth_prefix,
+                probability_threshold=config.probability_threshold,
+                ground_truth_delay_hours=config.ground_truth_delay_hours,
+            ),
+        )
+        monitor.schedule.node.add_dependency(self.endpoint.endpoint)
+        CfnOutput(self, "ModelQualityScheduleName", value=schedule_name, description="Model quality against the ground truth")
         return monitor
 
     def _prediction_api(

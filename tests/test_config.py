@@ -778,3 +778,17 @@ def test_baseline_jobs_run_on_processing_instances(tmp_path: Path) -> None:
     config["training"]["baseline"] = {"instance_type": "ml.m5.huge"}
     message = error_for(tmp_path, config)
     assert "training.baseline.instance_type = 'ml.m5.huge': allowed: a SageMaker processing instance type" in message
+
+
+def test_the_ground_truth_folder_is_one_of_its_own(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["model_quality"]["ground_truth_prefix"] = "data-capture/labels/"
+    message = error_for(tmp_path, config)
+    assert "monitoring.model_quality.ground_truth_prefix = 'data-capture/labels/': allowed: a folder of its own, not under" in message
+
+
+def test_model_quality_jobs_run_half_an_hour_at_most_on_an_hourly_schedule(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["model_quality"] |= {"cadence_hours": 1, "max_runtime_seconds": 3600}
+    message = error_for(tmp_path, config)
+    assert "monitoring.model_quality.max_runtime_seconds = 3600: allowed: at most 1800 with cadence_hours = 1" in message

@@ -15,6 +15,13 @@ from tests.conftest import SynthesizedEnvironment, SynthesizedStack, synthesize
 
 
 def only(stack: SynthesizedStack, resource_type: str) -> dict[str, Any]:
+    if resource_type == "AWS::SageMaker::MonitoringSchedule":
+        (schedule,) = [
+            s["Properties"]
+            for s in stack.resources(resource_type).values()
+            if s["Properties"]["MonitoringScheduleName"].endswith("-data-quality")
+        ]
+        return schedule
     return stack.resource(resource_type)["Properties"]
 
 
@@ -112,8 +119,10 @@ def test_a_new_model_version_moves_the_schedule_to_its_baseline(tmp_path: Path, 
 def test_the_schedule_waits_for_the_endpoint(environment: SynthesizedEnvironment) -> None:
     stack = environment["Inference"]
     (endpoint_id,) = stack.resources("AWS::SageMaker::Endpoint")
-    (schedule,) = stack.resources("AWS::SageMaker::MonitoringSchedule").values()
-    assert endpoint_id in schedule["DependsOn"]
+    schedules = stack.resources("AWS::SageMaker::MonitoringSchedule").values()
+    assert schedules
+    for schedule in schedules:
+        assert endpoint_id in schedule["DependsOn"]
 
 
 @pytest.mark.parametrize("hours", CADENCE_HOURS)
@@ -127,3 +136,49 @@ def test_every_cadence_is_an_expression_sagemaker_documents(hours: int) -> None:
 def test_an_undocumented_cadence_is_refused() -> None:
     with pytest.raises(ValueError, match="runs every 1, 2, 3, 4, 6, 8, 12, 24 hours; got 5"):
         schedule_expression(5)
+
+
+# --- model quality, once labels arrive ---------------------------------------------------------------
+
+
+def test_model_quality_only_where_a_ground_truth_folder_is_configured(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    assert synthesized["dev"].config.monitoring.model_quality is not None
+    assert synthesized["prod"].config.monitoring.model_quality is None
+    assert not synthesized["prod"]["Inference"].resources("AWS::SageMaker::ModelQualityJobDefinition")
+
+
+def test_model_quality_merges_the_captured_predictions_with_the_ground_truth(dev: SynthesizedEnvironment) -> None:
+    stack = dev["Inference"]
+    config = dev.config.monitoring.model_quality
+    assert config is not None
+    definition = only(stack, "AWS::SageMaker::ModelQualityJobDefinition")
+    assert definition["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    job_input = definition["ModelQualityJobInput"]
+    assert job_input["GroundTruthS3Input"] == {"S3Uri": f"s3://{dev.config.bucket_names['models']}/{config.ground_truth_prefix}"}
+    endpoint = job_input["EndpointInput"]
+    assert endpoint["EndpointName"] == dev.config.endpoint_name
+    # The container answers one probability per row (CSV): column 0, positive at the threshold.
+    assert (endpoint["ProbabilityAttribute"], endpoint["ProbabilityThresholdAttribute"]) == ("0", config.probability_threshold)
+    delay, cadence = config.ground_truth_delay_hours, config.cadence_hours
+    assert (endpoint["StartTimeOffset"], endpoint["EndTimeOffset"]) == (f"-PT{delay + cadence}H", f"-PT{delay}H")
+    schedules = {
+        s["Properties"]["MonitoringScheduleName"]: s["Properties"] for s in stack.resources("AWS::SageMaker::MonitoringSchedule").values()
+    }
+    schedule = schedules["mlops-dev-model-quality"]["MonitoringScheduleConfig"]
+    assert schedule["MonitoringType"] == "ModelQuality"
+    assert schedule["MonitoringJobDefinitionName"] == definition["JobDefinitionName"]
+    assert schedule["ScheduleConfig"] == {"ScheduleExpression": schedule_expression(cadence)}
+    assert definition["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert "DataKey" in str(definition["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"])
+
+
+def test_model_quality_jobs_publish_only_model_metrics(dev: SynthesizedEnvironment) -> None:
+    stack = dev["Inference"]
+    namespaces = [
+        statement["Condition"]["StringLike"]["cloudwatch:namespace"]
+        for policy in stack.resources("AWS::IAM::Policy").values()
+        if any(role["Ref"].startswith("ModelQualityRole") for role in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudwatch:PutMetricData"
+    ]
+    assert namespaces == [["aws/sagemaker/Endpoints/model-metric*", "/aws/sagemaker/Endpoint*/model-metric*"]]

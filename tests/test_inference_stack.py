@@ -256,7 +256,7 @@ def test_serverless_variant(tmp_path: Path) -> None:
         serverless={"memory_size_mb": 3072, "max_concurrency": 10},
         autoscaling=None,
         data_capture={"enabled": False},
-        monitoring={"data_quality": {"enabled": False}},
+        monitoring={"data_quality": {"enabled": False}, "model_quality": None},
     )
     stack = synthesize([config], tmp_path)["dev"]["Inference"]
     endpoint_config = props(stack, "AWS::SageMaker::EndpointConfig")

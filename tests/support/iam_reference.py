@@ -1058,7 +1058,9 @@ def _monitoring_bindings(template: Template) -> Iterator[Binding]:
             baseline_uris = _s3_uris([baseline.get("ConstraintsResource", {}), baseline.get("StatisticsResource", {})])
             output = properties.get(f"{kind}JobOutputConfig", {})
             outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("MonitoringOutputs", [])])
-            endpoint_name = properties.get(f"{kind}JobInput", {}).get("EndpointInput", {}).get("EndpointName")
+            job_input = properties.get(f"{kind}JobInput", {})
+            endpoint_name = job_input.get("EndpointInput", {}).get("EndpointName")
+            ground_truth = _s3_uris(job_input.get("GroundTruthS3Input", {}).get("S3Uri", ""))
             yield from _bind(
                 template,
                 Grantee.MONITORING_JOB_ROLE,
@@ -1070,6 +1072,10 @@ def _monitoring_bindings(template: Template) -> Iterator[Binding]:
                         for bucket, key, _ in baseline_uris
                     ),
                     **_captured_requests(template, endpoint_name),
+                    Target.MONITORING_GROUND_TRUTH_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", True, f"ground truth s3://{bucket}/{key}")
+                        for bucket, key, _ in ground_truth
+                    ),
                     Target.MONITORING_OUTPUT_OBJECTS: tuple(
                         Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", True, f"MonitoringOutputs s3://{bucket}/{key}")
                         for bucket, key, _ in outputs

@@ -78,6 +78,7 @@ class Target(StrEnum):
     PROCESSING_JOBS = "processing-job/<ProcessingJobName>"
     PROCESSING_JOBS_RULE = "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"
     MONITORING_BASELINE_OBJECTS = "each baseline resource (ConstraintsResource.S3Uri, StatisticsResource.S3Uri)"
+    MONITORING_GROUND_TRUTH_OBJECTS = "objects under the model-quality job input's GroundTruthS3Input.S3Uri"
     MONITORING_CAPTURED_OBJECTS = "the captured requests of the monitored endpoint (its DataCaptureConfig.DestinationS3Uri)"
     MONITORING_CAPTURE_KEY = "the monitored endpoint's DataCaptureConfig.KmsKeyId"
     MONITORING_OUTPUT_OBJECTS = "objects under each MonitoringOutputs[].S3Output.S3Uri"
@@ -388,6 +389,13 @@ ROLE_NEEDS: tuple[RoleNeed, ...] = (
     # named by the job definition and the endpoint it monitors.
     RoleNeed(
         "monitoring-job/read-baseline", Grantee.MONITORING_JOB_ROLE, ("s3:GetObject",), Target.MONITORING_BASELINE_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "monitoring-job/read-ground-truth",
+        Grantee.MONITORING_JOB_ROLE,
+        ("s3:GetObject",),
+        Target.MONITORING_GROUND_TRUTH_OBJECTS,
+        _PROCESSING_ROLE,
     ),
     RoleNeed(
         "monitoring-job/read-captured-requests",

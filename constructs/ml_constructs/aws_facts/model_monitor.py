@@ -61,7 +61,9 @@ DRIFT_METRIC = "feature_baseline_drift_{feature}"
 CSV_FEATURE_NAME = "_c{index}"
 """The analyzer's name for the column at ``index`` of headerless CSV, in baselines and captured requests alike."""
 METRICS_NAMESPACE_PATTERNS = ("aws/sagemaker/Endpoints/data-metric*", "/aws/sagemaker/Endpoint*/data-metric*")
-"""``cloudwatch:namespace`` values a monitoring role may publish to: each spelling the guide uses."""
+"""``cloudwatch:namespace`` values a data-quality monitoring role may publish to: each spelling the guide uses."""
+MODEL_METRICS_NAMESPACE_PATTERNS = ("aws/sagemaker/Endpoints/model-metric*", "/aws/sagemaker/Endpoint*/model-metric*")
+"""The same for model-quality monitoring (``auc``, ``f1``, ``accuracy``, … in ``MODEL_METRICS_NAMESPACE``)."""
 
 METRICS_SOURCES = (
     Page(
@@ -88,6 +90,14 @@ CAPTURE_LAYOUT = Page(
     "SageMaker Developer Guide: Capture data from real-time endpoint",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html",
     "The captured data is stored at s3://{destination-bucket-prefix}/{endpoint-name}/{variant-name}/yyyy/mm/dd/hh/{filename}.jsonl",
+)
+GROUND_TRUTH_CONTRACT = Page(
+    "SageMaker Developer Guide: Ingest Ground Truth labels and merge them with predictions",
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html",
+    "Ground truth labels are JSON Lines files under s3://bucket/prefix/yyyy/mm/dd/hh/, each record "
+    '{"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "<the inference id>"}, '
+    '"eventVersion": "0"}; the merge job matches eventId with the captured record\'s inferenceId (or its eventId when the '
+    "request named no InferenceId).",
 )
 AVAILABILITY = Page(
     "SageMaker Developer Guide: Amazon SageMaker Model Monitor availability change",
