@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
@@ -32,6 +32,8 @@ from ml_constructs.images import model_monitor_image
 from ml_constructs.nag import partition_of
 from stacks.configured_model import ConfiguredModel
 from stacks.data_stack import DATA_CAPTURE_PREFIX, MONITORING_REPORTS_PREFIX
+
+MonitorT = TypeVar("MonitorT", DataQualityMonitor, ModelQualityMonitor)
 
 
 def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | ServerlessVariant:
@@ -210,30 +212,9 @@ class InferenceStack(Stack):
         assert inference.model is not None
         baseline = inference.model.baseline
         assert baseline is not None, "config.schema requires a baseline when data-quality monitoring is on"
-        registry_account, repository, image = model_monitor_image(self.region)
-        schedule_name = data_quality_schedule_name(prefix)
-        monitor = DataQualityMonitor(
-            self,
-            "DataQuality",
-            DataQualityMonitorProps(
-                schedule_name=schedule_name,
-                endpoint_name=endpoint_name,
-                analyzer=AnalyzerImage(registry_account, repository, image),
-                artifacts=model_artifacts,
-                capture_prefix=DATA_CAPTURE_PREFIX,
-                baseline_prefix=baseline,
-                report_prefix=f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
-                encryption_key=encryption_key,
-                cadence_hours=config.cadence_hours,
-                instance_type=config.instance_type,
-                volume_size_gb=config.volume_size_gb,
-                max_runtime_seconds=config.max_runtime_seconds,
-            ),
-        )
-        # The schedule names the endpoint, which must exist first.
-        monitor.schedule.node.add_dependency(self.endpoint.endpoint)
-        CfnOutput(self, "DataQualityScheduleName", value=schedule_name, description="Model Monitor on the captured requests")
-        return monitor
+        common = self._monitor_props(data_quality_schedule_name(prefix), endpoint_name, config, model_artifacts, encryption_key)
+        monitor = DataQualityMonitor(self, "DataQuality", DataQualityMonitorProps(**common, baseline_prefix=baseline))
+        return self._schedule_after_endpoint(monitor, "DataQualityScheduleName", "Model Monitor on the captured requests")
 
     def _model_quality_monitor(
         self,
@@ -246,30 +227,44 @@ class InferenceStack(Stack):
         """Model quality once labels arrive: the captured predictions merged with the ground truth by inference id."""
         if config is None:
             return None
-        registry_account, repository, image = model_monitor_image(self.region)
-        schedule_name = model_quality_schedule_name(prefix)
-        monitor = ModelQualityMonitor(
-            self,
-            "ModelQuality",
-            ModelQualityMonitorProps(
-                schedule_name=schedule_name,
-                endpoint_name=endpoint_name,
-                analyzer=AnalyzerImage(registry_account, repository, image),
-                artifacts=model_artifacts,
-                capture_prefix=DATA_CAPTURE_PREFIX,
-                report_prefix=f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
-                encryption_key=encryption_key,
-                cadence_hours=config.cadence_hours,
-                instance_type=config.instance_type,
-                volume_size_gb=config.volume_size_gb,
-                max_runtime_seconds=config.max_runtime_seconds,
-                ground_truth_prefix=config.ground_truth_prefix,
-                probability_threshold=config.probability_threshold,
-                ground_truth_delay_hours=config.ground_truth_delay_hours,
-            ),
+        common = self._monitor_props(model_quality_schedule_name(prefix), endpoint_name, config, model_artifacts, encryption_key)
+        props = ModelQualityMonitorProps(
+            **common,
+            ground_truth_prefix=config.ground_truth_prefix,
+            probability_threshold=config.probability_threshold,
+            ground_truth_delay_hours=config.ground_truth_delay_hours,
         )
+        monitor = ModelQualityMonitor(self, "ModelQuality", props)
+        return self._schedule_after_endpoint(monitor, "ModelQualityScheduleName", "Model quality against the ground truth")
+
+    def _monitor_props(
+        self,
+        schedule_name: str,
+        endpoint_name: str,
+        config: DataQualityMonitorConfig | ModelQualityMonitorConfig,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> dict[str, Any]:
+        """What both kinds of monitoring schedule take from the environment and their config."""
+        registry_account, repository, image = model_monitor_image(self.region)
+        return {
+            "schedule_name": schedule_name,
+            "endpoint_name": endpoint_name,
+            "analyzer": AnalyzerImage(registry_account, repository, image),
+            "artifacts": model_artifacts,
+            "capture_prefix": DATA_CAPTURE_PREFIX,
+            "report_prefix": f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
+            "encryption_key": encryption_key,
+            "cadence_hours": config.cadence_hours,
+            "instance_type": config.instance_type,
+            "volume_size_gb": config.volume_size_gb,
+            "max_runtime_seconds": config.max_runtime_seconds,
+        }
+
+    def _schedule_after_endpoint(self, monitor: MonitorT, output_id: str, description: str) -> MonitorT:
+        # The schedule names the endpoint, which must exist first.
         monitor.schedule.node.add_dependency(self.endpoint.endpoint)
-        CfnOutput(self, "ModelQualityScheduleName", value=schedule_name, description="Model quality against the ground truth")
+        CfnOutput(self, output_id, value=monitor.schedule_name, description=description)
         return monitor
 
     def _prediction_api(

@@ -150,6 +150,17 @@ class _Monitor(Construct):
             "stopping_condition": cfn.StoppingConditionProperty(max_runtime_in_seconds=props.max_runtime_seconds),
         }
 
+    @staticmethod
+    def _endpoint_input(cfn: Any, props: MonitorProps, **specific: Any) -> Any:
+        """The job's view of the endpoint's captured data (``cfn``: the job definition's L1 class)."""
+        return cfn.EndpointInputProperty(
+            endpoint_name=props.endpoint_name,
+            local_path=LOCAL_INPUT,
+            s3_input_mode="File",
+            s3_data_distribution_type="FullyReplicated",
+            **specific,
+        )
+
     def _schedule(self, props: MonitorProps, job_definition: Any) -> sagemaker.CfnMonitoringSchedule:
         # The role's policy must be in place before SageMaker checks what it can read.
         job_definition.node.add_dependency(self.role.role)
@@ -200,14 +211,7 @@ class DataQualityMonitor(_Monitor):
                 ),
                 statistics_resource=cfn.StatisticsResourceProperty(s3_uri=props.artifacts.s3_uri(props.baseline_prefix + STATISTICS_FILE)),
             ),
-            data_quality_job_input=cfn.DataQualityJobInputProperty(
-                endpoint_input=cfn.EndpointInputProperty(
-                    endpoint_name=props.endpoint_name,
-                    local_path=LOCAL_INPUT,
-                    s3_input_mode="File",
-                    s3_data_distribution_type="FullyReplicated",
-                )
-            ),
+            data_quality_job_input=cfn.DataQualityJobInputProperty(endpoint_input=self._endpoint_input(cfn, props)),
             **self._shared(cfn, props, "data_quality_job_output_config"),
         )
         self.schedule = self._schedule(props, self.job_definition)
@@ -252,11 +256,9 @@ class ModelQualityMonitor(_Monitor):
                 image_uri=props.analyzer.uri, problem_type="BinaryClassification"
             ),
             model_quality_job_input=cfn.ModelQualityJobInputProperty(
-                endpoint_input=cfn.EndpointInputProperty(
-                    endpoint_name=props.endpoint_name,
-                    local_path=LOCAL_INPUT,
-                    s3_input_mode="File",
-                    s3_data_distribution_type="FullyReplicated",
+                endpoint_input=self._endpoint_input(
+                    cfn,
+                    props,
                     probability_attribute=PROBABILITY_COLUMN,
                     probability_threshold_attribute=props.probability_threshold,
                     # ISO 8601 durations before the run: the interval whose labels have arrived.
