@@ -24,8 +24,13 @@ def with_retraining(name: str) -> EnvironmentConfig:
 
 
 @pytest.fixture(scope="module")
-def retraining(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedStack:
-    return synthesize([with_retraining("dev")], tmp_path_factory.mktemp("retrain"))["dev"]["Training"]
+def retraining_environment(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedEnvironment:
+    return synthesize([with_retraining("dev")], tmp_path_factory.mktemp("retrain"))["dev"]
+
+
+@pytest.fixture(scope="module")
+def retraining(retraining_environment: SynthesizedEnvironment) -> SynthesizedStack:
+    return retraining_environment["Training"]
 
 
 def guard_of(stack: SynthesizedStack) -> dict[str, Any]:
@@ -121,3 +126,44 @@ def test_retraining_needs_the_monitoring_it_listens_to(tmp_path: Path) -> None:
     config["monitoring"]["data_quality"]["enabled"] = False
     with pytest.raises(ValueError, match=re.escape("monitoring.drift.retrain = True: allowed: only with monitoring.data_quality.enabled")):
         EnvironmentConfig.model_validate(config)
+
+
+def test_the_retraining_policies_hold_to_the_iam_reference(retraining_environment: SynthesizedEnvironment) -> None:
+    """The same checks as tests/test_iam_contracts.py, on the templates with retraining on (the
+    shipped environments leave it off)."""
+    from tests.support.iam_reference import (
+        Template,
+        environment_of,
+        link,
+        policies,
+        reference,
+        resource_mismatches,
+        statements,
+        unknown_actions,
+        unknown_condition_keys,
+    )
+
+    templates = link(
+        [
+            Template(
+                "environments",
+                f"dev-{stack.name}",
+                f"dev/{stack.name}",
+                stack.template,
+                environment_of(stack.directory, stack.template_file),
+            )
+            for stack in retraining_environment.stacks.values()
+        ]
+    )
+    sar = reference()
+    found = [
+        str(finding)
+        for template in templates
+        for policy in policies(template)
+        for statement in statements(policy)
+        for check in (unknown_actions, resource_mismatches, unknown_condition_keys)
+        for finding in check(statement, sar)
+    ]
+    assert found == []
+    checked = {action for t in templates for p in policies(t) for st in statements(p) for action in st.actions}
+    assert {"states:ListExecutions", "states:StartExecution"} <= checked
