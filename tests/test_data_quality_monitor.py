@@ -182,3 +182,51 @@ def test_model_quality_jobs_publish_only_model_metrics(dev: SynthesizedEnvironme
         if statement["Action"] == "cloudwatch:PutMetricData"
     ]
     assert namespaces == [["aws/sagemaker/Endpoints/model-metric*", "/aws/sagemaker/Endpoint*/model-metric*"]]
+
+
+# --- the resources as SageMaker's API sees them ------------------------------------------------------
+
+CREATE_OPERATIONS = {
+    "AWS::SageMaker::DataQualityJobDefinition": "CreateDataQualityJobDefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition": "CreateModelQualityJobDefinition",
+    "AWS::SageMaker::MonitoringSchedule": "CreateMonitoringSchedule",
+}
+CLOUDFORMATION_ONLY = {"EndpointName"}
+"""Properties CloudFormation adds to the API's request (which endpoint a definition or schedule watches)."""
+
+
+def with_placeholders(node: Any) -> Any:
+    """CloudFormation references as ``<Logical.Attribute>`` / ``<import:Name>``, the way the contract tests render them."""
+    if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::ImportValue"):
+        (function, argument), *_ = node.items()
+        if function == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        return f"<import:{argument}>" if function == "Fn::ImportValue" else f"<{argument}>"
+    if isinstance(node, dict) and list(node) == ["Fn::Join"]:
+        separator, parts = node["Fn::Join"]
+        return separator.join(str(with_placeholders(part)) for part in parts)
+    if isinstance(node, dict):
+        return {key: with_placeholders(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [with_placeholders(item) for item in node]
+    return node
+
+
+def test_monitoring_resources_are_requests_sagemaker_accepts(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    """What CloudFormation sends SageMaker for them, with references given realistic values,
+    against botocore's input shapes (members, required, types, lengths, patterns)."""
+    from tests.support import botocore_contracts as bc
+    from tests.test_api_contracts import contract_environment
+
+    checked = 0
+    for environment in synthesized.values():
+        contracts = contract_environment(environment)
+        for resource_type, operation in CREATE_OPERATIONS.items():
+            for logical_id, resource in environment["Inference"].resources(resource_type).items():
+                properties = contracts.substitute("Inference", with_placeholders(resource["Properties"]))
+                shape = bc.service_model("sagemaker").operation_model(operation).input_shape
+                assert set(properties) - set(shape.members) <= CLOUDFORMATION_ONLY, logical_id
+                request = {key: value for key, value in properties.items() if key in shape.members}
+                assert bc.validate_shape(shape, request) == [], f"{environment.config.name} {logical_id}"
+                checked += 1
+    assert checked == 6, "dev: two definitions and two schedules; prod: one of each"
