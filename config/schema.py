@@ -716,6 +716,7 @@ class ModelQualityMonitorConfig(StrictModel):
     ground_truth_prefix: GroundTruthPrefix = Field(description="where the labels arrive, in the model-artifacts bucket")
     ground_truth_delay_hours: int = Field(24, ge=1, le=720, description="how long after a request its label is there")
     probability_threshold: float = Field(0.5, gt=0, lt=1, description="a probability at or above it predicts the positive class")
+    alarm_below_auc: float | None = Field(None, gt=0, le=1, description="alarm when a run's AUC on labelled traffic is below it")
     cadence_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = 24
     instance_type: ProcessingInstanceType = "ml.m5.xlarge"
     volume_size_gb: int = Field(20, ge=1, le=16384)

@@ -13,12 +13,18 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from ml_constructs.endpoint import VARIANT_NAME, InstanceVariant
 from ml_constructs.instances import gpus, vcpus
-from ml_constructs.monitoring import DATA_DRIFT, ApiMetrics, DataQualityMetrics, EndpointMetrics, alarm_name
+from ml_constructs.monitoring import DATA_DRIFT, ApiMetrics, DataQualityMetrics, EndpointMetrics, ModelQualityMetrics, alarm_name
 from ml_constructs.prediction_mapping import STAGE as API_STAGE
 from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
-from stacks.inference_stack import InferenceStack, data_quality_schedule_name, endpoint_variant, prediction_api_name
+from stacks.inference_stack import (
+    InferenceStack,
+    data_quality_schedule_name,
+    endpoint_variant,
+    model_quality_schedule_name,
+    prediction_api_name,
+)
 from stacks.monitoring_stack import MonitoringStack
 from stacks.training_stack import TrainingStack
 
@@ -113,6 +119,11 @@ class EnvironmentStage(Stage):
             api=ApiMetrics(prediction_api_name(config.prefix), API_STAGE) if model and config.inference and config.inference.api else None,
             api_alarms=config.inference.api.alarms if model and config.inference and config.inference.api else None,
             data_quality=monitored,
+            model_quality=ModelQualityMetrics(
+                config.endpoint_name, model_quality_schedule_name(config.prefix), config.monitoring.model_quality.cadence_hours
+            )
+            if model and config.monitoring.model_quality
+            else None,
             **common("Monitoring"),
         )
 

@@ -18,6 +18,7 @@ from ml_constructs.monitoring import (
     EndpointThresholds,
     ModelMonitoring,
     ModelMonitoringProps,
+    ModelQualityMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
 )
@@ -46,6 +47,7 @@ class MonitoringStack(Stack):
         api: ApiMetrics | None = None,
         api_alarms: ApiAlarmsConfig | None = None,
         data_quality: DataQualityMetrics | None = None,
+        model_quality: ModelQualityMetrics | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -104,6 +106,8 @@ class MonitoringStack(Stack):
                 ),
             )
         self.drift_alarm = self.monitoring.monitor_data_quality(data_quality, monitoring.drift.threshold) if data_quality else None
+        if model_quality and monitoring.model_quality:
+            self.monitoring.monitor_model_quality(model_quality, monitoring.model_quality.alarm_below_auc)
         self.monitoring.monitor_pipeline(
             "Training pipeline",
             "training-pipeline",

@@ -138,6 +138,8 @@ def test_alarm_set_and_missing_data_policy(monitoring: SynthesizedStack) -> None
         **{f"data-drift-feature-{i}": "notBreaching" for i in range(30)},
         "data-quality-no-results": "breaching",
     }
+    if env == "dev":  # dev's config has monitoring.model_quality with alarm_below_auc
+        expected["model-quality-auc"] = "notBreaching"
     if env == "prod":
         expected["endpoint-invocations-anomaly"] = "breaching"
     if monitoring.environment == "dev":  # dev's config has inference.api
@@ -259,3 +261,16 @@ def test_dashboard_shows_each_features_drift(monitoring: SynthesizedStack) -> No
     schedule = {"Endpoint": f"mlops-{monitoring.environment}-xgboost", "MonitoringSchedule": f"mlops-{monitoring.environment}-data-quality"}
     for index in (0, 29):
         assert has_metric(metrics, "aws/sagemaker/Endpoints/data-metrics", f"feature_baseline_drift__c{index}", "Maximum", **schedule)
+
+
+def test_model_quality_auc_alarm_where_labels_arrive(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    dev, prod = alarms(synthesized["dev"]["Monitoring"]), alarms(synthesized["prod"]["Monitoring"])
+    assert "mlops-prod-model-quality-auc" not in prod, "prod has no ground truth configured"
+    alarm = dev["mlops-dev-model-quality-auc"]
+    metric = metric_of(alarm)
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("aws/sagemaker/Endpoints/model-metrics", "auc", "Minimum")
+    assert metric["Dimensions"] == {"Endpoint": "mlops-dev-xgboost", "MonitoringSchedule": "mlops-dev-model-quality"}
+    assert metric["Period"] == 24 * 3600
+    model_quality = synthesized["dev"].config.monitoring.model_quality
+    assert model_quality is not None
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (model_quality.alarm_below_auc, "LessThanThreshold")

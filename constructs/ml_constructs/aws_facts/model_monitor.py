@@ -86,6 +86,14 @@ METRICS_SOURCES = (
     ),
 )
 
+MODEL_QUALITY_METRICS = ("auc", "f1", "accuracy", "precision", "recall")
+"""Some of the binary-classification metrics a model-quality run publishes to ``MODEL_METRICS_NAMESPACE``."""
+MODEL_QUALITY_METRICS_SOURCE = Page(
+    "SageMaker Developer Guide: Model quality metrics and Amazon CloudWatch monitoring",
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html",
+    "Binary classification metrics: accuracy, precision, recall, f1, auc, ... published to CloudWatch in the "
+    "aws/sagemaker/Endpoints/model-metrics namespace with the Endpoint and MonitoringSchedule dimensions.",
+)
 CAPTURE_LAYOUT = Page(
     "SageMaker Developer Guide: Capture data from real-time endpoint",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html",

@@ -14,11 +14,12 @@ from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec, alarm_name
-from ml_constructs.monitoring.dashboard import api_rows, data_quality_rows, endpoint_rows, pipeline_rows, text_row
+from ml_constructs.monitoring.dashboard import api_rows, data_quality_rows, endpoint_rows, model_quality_rows, pipeline_rows, text_row
 from ml_constructs.monitoring.metrics import (
     ApiMetrics,
     DataQualityMetrics,
     EndpointMetrics,
+    ModelQualityMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
     milliseconds_to_microseconds,
@@ -35,6 +36,7 @@ __all__ = [
     "EndpointThresholds",
     "ModelMonitoring",
     "ModelMonitoringProps",
+    "ModelQualityMetrics",
     "PipelineMetrics",
     "ServiceIntegrationMetrics",
     "alarm_name",
@@ -319,3 +321,25 @@ class ModelMonitoring(Construct):
             )
         )
         return drift
+
+    def monitor_model_quality(self, metrics: ModelQualityMetrics, min_auc: float | None) -> None:
+        """The model-quality row, and (with ``min_auc``) an alarm when a run's AUC is below it."""
+        self.dashboard.add_widgets(
+            *text_row(f"## Model quality of `{metrics.endpoint_name}` against the ground truth (schedule `{metrics.schedule_name}`)", 1)
+        )
+        for row in model_quality_rows(metrics):
+            self.dashboard.add_widgets(*row)
+        if min_auc is None:
+            return
+        self.alarms.add(
+            AlarmSpec(
+                "model-quality-auc",
+                metrics.metric("auc"),
+                min_auc,
+                f"The served model's AUC on labelled traffic fell below {min_auc:g} in the last model-quality run.",
+                "compare with data-drift and with the version's own validation AUC; retrain and promote if the data moved.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+            )
+        )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from ml_constructs.monitoring.metrics import ApiMetrics, DataQualityMetrics, EndpointMetrics, PipelineMetrics, ServiceIntegrationMetrics
+from ml_constructs.monitoring.metrics import (
+    ApiMetrics,
+    DataQualityMetrics,
+    EndpointMetrics,
+    ModelQualityMetrics,
+    PipelineMetrics,
+    ServiceIntegrationMetrics,
+)
 
 Row = list[cloudwatch.IWidget]
 WIDTH = 24
@@ -101,3 +108,7 @@ def data_quality_rows(metrics: DataQualityMetrics, threshold: float) -> list[Row
         legend_position=cloudwatch.LegendPosition.RIGHT,
     )
     return [[drift, _graph("Monitoring runs that reported", [metrics.runs_reported()], 8, "runs")]]
+
+
+def model_quality_rows(metrics: ModelQualityMetrics) -> list[Row]:
+    return [[_graph("Model quality per run (labelled traffic)", [metrics.metric(m) for m in ("auc", "f1", "accuracy")], 24, None, 1.0)]]

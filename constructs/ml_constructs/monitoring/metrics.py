@@ -19,6 +19,8 @@ from ml_constructs.aws_facts.model_monitor import (
     DATA_METRICS_NAMESPACE,
     DRIFT_METRIC,
     ENDPOINT_DIMENSION,
+    MODEL_METRICS_NAMESPACE,
+    MODEL_QUALITY_METRICS,
     SCHEDULE_DIMENSION,
 )
 
@@ -263,3 +265,24 @@ class DataQualityMetrics:
     def runs_reported(self) -> cloudwatch.Metric:
         """Runs that published results: every run that analyzed the captured requests reports the first feature."""
         return self.baseline_drift(0, "SampleCount").with_(label="runs that reported")
+
+
+@dataclass(frozen=True)
+class ModelQualityMetrics:
+    """What a model-quality schedule publishes once labels arrive (binary classification), one value per run."""
+
+    endpoint_name: str
+    schedule_name: str
+    cadence_hours: int = 24
+
+    def metric(self, name: str) -> cloudwatch.Metric:
+        if name not in MODEL_QUALITY_METRICS:
+            raise ValueError(f"ModelQualityMetrics.metric: {name!r} is not one of {', '.join(MODEL_QUALITY_METRICS)}")
+        return cloudwatch.Metric(
+            namespace=MODEL_METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
+            statistic="Minimum",
+            period=Duration.hours(self.cadence_hours),
+            label=name,
+        )
