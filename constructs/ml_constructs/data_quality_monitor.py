@@ -24,13 +24,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 
 from constructs import Construct
 from ml_constructs.aws_facts.model_monitor import (
-    CSV_FEATURE_NAME,
-    DATA_METRICS_NAMESPACE,
-    DRIFT_METRIC,
-    ENDPOINT_DIMENSION,
     METRICS_NAMESPACE_PATTERNS,
     MODEL_METRICS_NAMESPACE_PATTERNS,
-    SCHEDULE_DIMENSION,
     max_runtime_seconds,
     schedule_expression,
 )
@@ -272,22 +267,10 @@ class ModelQualityMonitor(_Monitor):
         self.schedule = self._schedule(props, self.job_definition)
 
 
-def drift_metric_name(feature_index: int) -> str:
-    """The analyzer's baseline-drift metric of the CSV column at ``feature_index`` (features only: 0 is the first feature)."""
-    return DRIFT_METRIC.format(feature=CSV_FEATURE_NAME.format(index=feature_index))
-
-
-def data_metric_dimensions(endpoint_name: str, schedule_name: str) -> dict[str, str]:
-    return {ENDPOINT_DIMENSION: endpoint_name, SCHEDULE_DIMENSION: schedule_name}
-
-
 __all__ = [
-    "DATA_METRICS_NAMESPACE",
     "AnalyzerImage",
     "DataQualityMonitor",
     "DataQualityMonitorProps",
     "ModelQualityMonitor",
     "ModelQualityMonitorProps",
-    "data_metric_dimensions",
-    "drift_metric_name",
 ]
