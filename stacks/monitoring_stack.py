@@ -26,7 +26,9 @@ from ml_constructs.notifications import NotificationTopic, NotificationTopicProp
 
 INTRODUCTION = """# {prefix}: model on-call view
 Rows, top to bottom: **endpoint** traffic and instances, latency (µs), errors, instance resources
-(CPU is summed over vCPUs); then the **training** and **batch** pipelines: executions, run time, job run time.
+(CPU is summed over vCPUs); the **data quality** of its requests (drift per feature from the served version's
+baseline) and, with labels, its **model quality**; then the **training** and **batch** pipelines: executions,
+run time, job run time.
 Every alarm's description links to its runbook entry: [runbook]({runbook}#runbook)."""
 
 
