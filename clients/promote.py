@@ -13,8 +13,13 @@ checking its SHA-256 as S3 stores it, and registers it as a version of the targe
 serves a file nobody can change, and not the trained one under ``training-jobs/``, which
 training jobs can still write.
 
-It writes ``inference.model.model_package_arn`` (the target's version), ``artifact_sha256`` and
-``inference.model.features``: the number of
+The version's data-quality baseline (``statistics.json`` and ``constraints.json``, which the
+training pipeline records as the package's ``DriftCheckBaselines``) is copied the same way, to
+``promoted/<source group>/<version>/baseline/``, and recorded on the target's version: the
+endpoint's monitoring schedule then compares its traffic with the baseline of what it serves.
+
+It writes ``inference.model.model_package_arn`` (the target's version), ``artifact_sha256``,
+``baseline_prefix`` (when the version has a baseline) and ``inference.model.features``: the number of
 features the version was trained on, from the package's ``CustomerMetadataProperties``
 (``train:features``, recorded by the training pipeline with every final metric of the job);
 clients and batch runs check row widths against it. Then commit ``config/<env>.yaml`` and open a
@@ -138,7 +143,37 @@ def copy_artifact(s3: Any, source_url: str, bucket: str, key: str) -> tuple[str,
     return digest.hex(), existing.get("VersionId")
 
 
-def register_copy(registry: Any, group: str, package: dict[str, Any], artifact_url: str, sha256: str, version_id: str | None) -> str:
+BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
+
+
+def recorded_baseline(package: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's ``DriftCheckBaselines.ModelDataQuality``, when it has both files."""
+    recorded = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    return recorded if all(part in recorded for part in BASELINE_FILES) else None
+
+
+def copy_baseline(s3: Any, package: dict[str, Any], bucket: str, folder: str) -> dict[str, Any] | None:
+    """Copy the version's data-quality baseline into ``s3://bucket/folder``, once; returns what to
+    record on the copy (``DriftCheckBaselines.ModelDataQuality``), or None for a version without one."""
+    recorded = recorded_baseline(package)
+    if recorded is None:
+        return None
+    copied: dict[str, Any] = {}
+    for part, file_name in BASELINE_FILES.items():
+        copy_artifact(s3, recorded[part]["S3Uri"], bucket, folder + file_name)
+        copied[part] = {"ContentType": recorded[part].get("ContentType", "application/json"), "S3Uri": f"s3://{bucket}/{folder}{file_name}"}
+    return copied
+
+
+def register_copy(
+    registry: Any,
+    group: str,
+    package: dict[str, Any],
+    artifact_url: str,
+    sha256: str,
+    version_id: str | None,
+    baseline: dict[str, Any] | None = None,
+) -> str:
     """A version of ``group`` serving the copy, approved (it is an approved version's copy)."""
     (container,) = package["InferenceSpecification"]["Containers"]
     copied = {k: v for k, v in container.items() if k in ("Image", "Framework", "FrameworkVersion")}
@@ -157,14 +192,17 @@ def register_copy(registry: Any, group: str, package: dict[str, Any], artifact_u
                 "SupportedResponseMIMETypes": package["InferenceSpecification"]["SupportedResponseMIMETypes"],
             },
             CustomerMetadataProperties=properties,
+            **({"DriftCheckBaselines": {"ModelDataQuality": baseline}, "ModelMetrics": {"ModelDataQuality": baseline}} if baseline else {}),
         )["ModelPackageArn"]
 
 
-SOURCE_KEYS = ("model_package_arn", "artifact_key", "framework_version", "artifact_sha256")
+SOURCE_KEYS = ("model_package_arn", "artifact_key", "framework_version", "artifact_sha256", "baseline_prefix")
 """What says where a served version comes from; a promotion replaces all of them with the package."""
 
 
-def write_model(config_path: Path, package_arn: str, features: int, sha256: str) -> tuple[str | None, int | None]:
+def write_model(
+    config_path: Path, package_arn: str, features: int, sha256: str, baseline_prefix: str | None = None
+) -> tuple[str | None, int | None]:
     """Point ``inference.model`` at the package; returns the old source and feature count.
 
     The file is edited line by line where a YAML parser says the keys are, so that the diff of a
@@ -182,7 +220,7 @@ def write_model(config_path: Path, package_arn: str, features: int, sha256: str)
     lines = text.splitlines(keepends=True)
     model = inference.get("model")
     if model is None:
-        _insert_model_block(lines, inference, package_arn, features, sha256)
+        _insert_model_block(lines, inference, package_arn, features, sha256, baseline_prefix)
         config_path.write_text("".join(lines), encoding="utf-8")
         return None, None
     if not isinstance(model, CommentedMap) or model.fa.flow_style():
@@ -203,7 +241,7 @@ def write_model(config_path: Path, package_arn: str, features: int, sha256: str)
     else:
         first = min(edits) if edits else model.lc.line
         edits[first] = (edits.get(first) or "") + f"{indent}features: {features}\n"
-    pinned = f"{indent}artifact_sha256: {sha256}\n"
+    pinned = f"{indent}artifact_sha256: {sha256}\n" + (f"{indent}baseline_prefix: {baseline_prefix}\n" if baseline_prefix else "")
     if not present:
         first = min(model.lc.key(key)[0] for key in model)
         edits[first] = f"{indent}model_package_arn: {package_arn}\n" + pinned + (edits.get(first) or lines[first])
@@ -230,7 +268,9 @@ def _with_value(line: str, key: str, new_key: str, value: str) -> str:
     return f"{indent}{new_key}: {value}\n"
 
 
-def _insert_model_block(lines: list[str], inference: Any, package_arn: str, features: int, sha256: str) -> None:
+def _insert_model_block(
+    lines: list[str], inference: Any, package_arn: str, features: int, sha256: str, baseline_prefix: str | None
+) -> None:
     """A ``model:`` block first in ``inference`` (in place of an empty ``model:`` key, if there is one)."""
     indent = " " * inference.lc.col
     step = " " * max(inference.lc.col, 2)
@@ -243,6 +283,7 @@ def _insert_model_block(lines: list[str], inference: Any, package_arn: str, feat
         f"{indent}model:\n",
         f"{indent}{step}model_package_arn: {package_arn}\n",
         f"{indent}{step}artifact_sha256: {sha256}\n",
+        *([f"{indent}{step}baseline_prefix: {baseline_prefix}\n"] if baseline_prefix else []),
         f"{indent}{step}features: {features}\n",
     ]
 
@@ -290,19 +331,32 @@ def promote(
     package = choose(registry, origin.registry_name, version)
     described = describe(registry, package)
     features = feature_count(described, origin.registry_name, package)
+    if target.monitoring.data_quality.enabled and recorded_baseline(described) is None:
+        raise ClientError(
+            f"version {package['ModelPackageVersion']} of {origin.registry_name!r} records no data-quality baseline "
+            f"(DriftCheckBaselines.ModelDataQuality), and {target.name}'s endpoint is monitored against one "
+            "(monitoring.data_quality.enabled): promote a version trained since the pipeline computes baselines",
+            EXIT_REFUSED,
+        )
     path = config_dir / f"{target.name}.yaml"
     original = path.read_text(encoding="utf-8")
     # Refuse a config that cannot take the model before anything is copied or registered.
     write_model(path, package["ModelPackageArn"], features, "0" * 64)
     path.write_text(original, encoding="utf-8")
-    bucket, key = target.bucket_names["models"], f"{PROMOTED_PREFIX}{origin.registry_name}/{package['ModelPackageVersion']}/model.tar.gz"
+    folder = f"{PROMOTED_PREFIX}{origin.registry_name}/{package['ModelPackageVersion']}/"
+    bucket, key = target.bucket_names["models"], f"{folder}model.tar.gz"
     (container,) = described["InferenceSpecification"]["Containers"]
-    sha256, version_id = copy_artifact(s3 or client_for(target, "s3"), container["ModelDataUrl"], bucket, key)
+    s3 = s3 or client_for(target, "s3")
+    sha256, version_id = copy_artifact(s3, container["ModelDataUrl"], bucket, key)
+    baseline = copy_baseline(s3, described, bucket, f"{folder}baseline/")
     promoted = register_copy(
-        target_client or client or client_for(target), target.registry_name, described, f"s3://{bucket}/{key}", sha256, version_id
+        target_client or client or client_for(target), target.registry_name, described, f"s3://{bucket}/{key}", sha256, version_id, baseline
     )
     out.write(f"s3://{bucket}/{key}: sha256 {sha256} (version {version_id}); registered as {promoted}\n")
-    old, old_features = write_model(path, promoted, features, sha256)
+    baseline_prefix = f"{folder}baseline/" if baseline else None
+    if baseline_prefix:
+        out.write(f"s3://{bucket}/{baseline_prefix}: the version's data-quality baseline\n")
+    old, old_features = write_model(path, promoted, features, sha256, baseline_prefix)
     try:
         load_environment(target.name, config_dir)
     except ConfigError as error:

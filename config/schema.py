@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ml_constructs.aws_facts.model_monitor import max_runtime_seconds as monitoring_max_runtime_seconds
 from ml_constructs.aws_facts.s3_names import bucket_name_problem
 from ml_constructs.aws_facts.schedules import ScheduleError, ScheduleUse, check_schedule
 from ml_constructs.aws_models import (
@@ -22,7 +23,7 @@ from ml_constructs.aws_models import (
     waf_rate_limit_range,
 )
 from ml_constructs.batch_input import input_filter_for
-from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, xgboost_framework_versions
+from ml_constructs.images import all_xgboost_regions, latest_xgboost_framework_version, model_monitor_regions, xgboost_framework_versions
 
 
 class StrictModel(BaseModel):
@@ -58,6 +59,9 @@ def _known_region(value: str) -> str:
         # domains and integration ARNs differ in aws-cn and aws-us-gov): refuse rather than guess.
         commercial = sorted(region for region in regions if not region.startswith(OTHER_PARTITION_PREFIXES))
         raise ValueError(f"allowed: a region of the aws partition (aws-cn and aws-us-gov are not supported): {', '.join(commercial)}")
+    if value not in model_monitor_regions():
+        # Every version gets a data-quality baseline from SageMaker Model Monitor's analyzer.
+        raise ValueError(f"allowed: a region where SageMaker Model Monitor's analyzer is published: {', '.join(model_monitor_regions())}")
     return value
 
 
@@ -111,6 +115,7 @@ ResourcePrefix = Annotated[
 TrainingInstanceType = Annotated[str, AfterValidator(_instance_type("training"))]
 EndpointInstanceType = Annotated[str, AfterValidator(_instance_type("endpoint"))]
 TransformInstanceType = Annotated[str, AfterValidator(_instance_type("transform"))]
+ProcessingInstanceType = Annotated[str, AfterValidator(_instance_type("processing"))]
 PolicyArn = Annotated[
     str,
     AfterValidator(
@@ -202,6 +207,14 @@ class TrainingSchedule(StrictModel):
     dataset: DatasetPrefix = Field(description="the dataset the scheduled run trains on")
 
 
+class BaselineConfig(StrictModel):
+    """The data-quality baseline each trained version gets (two SageMaker processing jobs)."""
+
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=86400, description="each of the two jobs")
+
+
 class TrainingConfig(StrictModel):
     framework_version: Annotated[str, AfterValidator(_known_framework_version)] = Field(default_factory=latest_xgboost_framework_version)
     instance_type: TrainingInstanceType
@@ -220,6 +233,7 @@ class TrainingConfig(StrictModel):
     hyperparameters: Hyperparameters = Hyperparameters()
     quality_gate: QualityGate
     schedule: TrainingSchedule | None = Field(None, description="optional periodic retraining on a fixed dataset folder")
+    baseline: BaselineConfig = BaselineConfig()
 
     @model_validator(mode="after")
     def _spot_waits_longer_than_it_runs(self) -> TrainingConfig:
@@ -249,6 +263,16 @@ ArtifactKey = Annotated[
         )
     ),
 ]
+BaselinePrefix = Annotated[
+    str,
+    AfterValidator(
+        _matches(
+            r"(promoted|training-jobs)/[A-Za-z0-9._/=-]+/baseline/",
+            "the folder of a version's data-quality baseline in the model-artifacts bucket, e.g. "
+            "promoted/<group>/<version>/baseline/ (clients.promote writes it) or training-jobs/<job>/baseline/",
+        )
+    ),
+]
 SubnetId = Annotated[str, AfterValidator(_matches(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0123456789abcdef0"))]
 SecurityGroupId = Annotated[str, AfterValidator(_matches(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"))]
 
@@ -266,6 +290,11 @@ class ModelVersion(StrictModel):
         description="the SHA-256 of the promoted, write-once artifact (promote writes it; S3 stores the same checksum "
         "with the object): Git records exactly which file the version serves",
     )
+    baseline_prefix: BaselinePrefix | None = Field(
+        None,
+        description="where the version's statistics.json and constraints.json are (default for artifact_key: the "
+        "baseline/ folder beside its output/; promote writes it for a model_package_arn)",
+    )
     features: int = Field(
         ge=1,
         le=100000,
@@ -280,6 +309,14 @@ class ModelVersion(StrictModel):
         if self.model_package_arn and self.framework_version:
             raise ValueError("inference.model.framework_version: allowed only with artifact_key (a model package names its own container)")
         return self
+
+    @property
+    def baseline(self) -> str | None:
+        """The baseline folder: as configured, or the one the training pipeline writes beside the artifact."""
+        if self.baseline_prefix or not self.artifact_key:
+            return self.baseline_prefix
+        job_folder = self.artifact_key.removesuffix("model.tar.gz").removesuffix("/").removesuffix("output")
+        return f"{job_folder}baseline/"
 
 
 class VariantConfig(StrictModel):
@@ -642,6 +679,82 @@ class EndpointAlarmsConfig(StrictModel):
         return self
 
 
+class DataQualityMonitorConfig(StrictModel):
+    """SageMaker Model Monitor on the endpoint's captured requests, against the served version's baseline."""
+
+    enabled: bool = False
+    cadence_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = Field(1, description="1: hourly; 24: daily")
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(1800, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _runtime_within_cadence(self) -> DataQualityMonitorConfig:
+        longest = monitoring_max_runtime_seconds(self.cadence_hours)
+        if self.max_runtime_seconds > longest:
+            raise ValueError(
+                f"monitoring.data_quality.max_runtime_seconds = {self.max_runtime_seconds}: allowed: at most {longest} with "
+                f"cadence_hours = {self.cadence_hours} (a monitoring job cannot run longer than its schedule's interval)"
+            )
+        return self
+
+
+RESERVED_PREFIXES = ("training-jobs/", "checkpoints/", "data-capture/", "promoted/", "monitoring/")
+"""The model-artifacts bucket's folders that belong to the platform (stacks.data_stack)."""
+
+
+def _own_folder(value: str) -> str:
+    if value.startswith(RESERVED_PREFIXES):
+        raise ValueError(f"allowed: a folder of its own, not under {', '.join(RESERVED_PREFIXES)}")
+    return value
+
+
+GroundTruthPrefix = Annotated[
+    str,
+    AfterValidator(
+        _matches(r"[a-z0-9][a-z0-9._-]{0,62}/([A-Za-z0-9._=-]+/)*", "a folder of the model-artifacts bucket, e.g. ground-truth/")
+    ),
+    AfterValidator(_own_folder),
+]
+
+
+class ModelQualityMonitorConfig(StrictModel):
+    """Model quality for binary classification, once labels arrive (README, "Ground truth")."""
+
+    ground_truth_prefix: GroundTruthPrefix = Field(description="where the labels arrive, in the model-artifacts bucket")
+    ground_truth_delay_hours: int = Field(24, ge=1, le=720, description="how long after a request its label is there")
+    probability_threshold: float = Field(0.5, gt=0, lt=1, description="a probability at or above it predicts the positive class")
+    alarm_below_auc: float | None = Field(None, gt=0, le=1, description="alarm when a run's AUC on labelled traffic is below it")
+    cadence_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = 24
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(20, ge=1, le=16384)
+    max_runtime_seconds: int = Field(1800, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _runtime_within_cadence(self) -> ModelQualityMonitorConfig:
+        longest = monitoring_max_runtime_seconds(self.cadence_hours, "ModelQuality")
+        if self.max_runtime_seconds > longest:
+            raise ValueError(
+                f"monitoring.model_quality.max_runtime_seconds = {self.max_runtime_seconds}: allowed: at most {longest} with "
+                f"cadence_hours = {self.cadence_hours} (a monitoring job cannot run longer than its schedule's interval)"
+            )
+        return self
+
+
+class DriftConfig(StrictModel):
+    """What counts as drift, and what happens then."""
+
+    threshold: float = Field(0.1, gt=0, le=1, description="a feature's baseline drift (0-1) above which its alarm fires")
+    retrain: bool = Field(False, description="start the training pipeline on `dataset` when the drift alarm fires")
+    dataset: DatasetPrefix | None = Field(None, description="the dataset a drift-triggered run trains on")
+
+    @model_validator(mode="after")
+    def _retrain_needs_a_dataset(self) -> DriftConfig:
+        if self.retrain and self.dataset is None:
+            raise ValueError("monitoring.drift.dataset: required when monitoring.drift.retrain is true, e.g. training/latest/")
+        return self
+
+
 class MonitoringConfig(StrictModel):
     runbook_url: HttpsUrl = Field(description="the README's address; alarm descriptions link to its #<alarm> sections")
     alarm_emails: Annotated[list[EmailAddress], AfterValidator(_each_once)] = Field(default_factory=list, max_length=20)
@@ -649,6 +762,9 @@ class MonitoringConfig(StrictModel):
         default_factory=list, max_length=5, description="e.g. an incident tool's webhook"
     )
     endpoint: EndpointAlarmsConfig = EndpointAlarmsConfig()
+    data_quality: DataQualityMonitorConfig = DataQualityMonitorConfig()
+    drift: DriftConfig = DriftConfig()
+    model_quality: ModelQualityMonitorConfig | None = Field(None, description="with a ground-truth folder: model quality (AUC, F1, ...)")
 
 
 class RegistryConfig(StrictModel):
@@ -764,6 +880,7 @@ class EnvironmentConfig(StrictModel):
                     f"inference.model.model_package_arn = {inference.model.model_package_arn!r}: allowed: a package in "
                     f"this environment's region ({self.region}); SageMaker cannot host a package from {region}"
                 )
+        self._monitoring_has_what_it_reads()
         if self.production and inference and inference.variant:
             scaling = inference.autoscaling if inference.autoscaling_enabled else None
             smallest = scaling.min_capacity if scaling else inference.variant.initial_instance_count
@@ -780,6 +897,32 @@ class EnvironmentConfig(StrictModel):
                         "own minimum)"
                     )
         return self
+
+    def _monitoring_has_what_it_reads(self) -> None:
+        monitoring = self.monitoring
+        if monitoring.drift.retrain and not (monitoring.data_quality.enabled and self.serves_a_model):
+            raise ValueError(
+                "monitoring.drift.retrain = True: allowed: only with monitoring.data_quality.enabled and inference.model set "
+                "(drift is measured on the served model's requests)"
+            )
+        if not self.inference or not self.inference.model:
+            return
+        capturing = self.inference.data_capture.enabled and not self.inference.serverless
+        if monitoring.data_quality.enabled and not capturing:
+            raise ValueError(
+                "monitoring.data_quality.enabled = True: allowed: only with inference.data_capture.enabled on an instance "
+                "variant (the schedule reads the endpoint's captured requests)"
+            )
+        if monitoring.model_quality and not capturing:
+            raise ValueError(
+                "monitoring.model_quality: allowed: only with inference.data_capture.enabled on an instance variant (the job "
+                "merges the captured predictions with the ground truth)"
+            )
+        if monitoring.data_quality.enabled and self.inference.model.baseline is None:
+            raise ValueError(
+                "inference.model.baseline_prefix: required with model_package_arn when monitoring.data_quality.enabled is true: "
+                "the promoted version's baseline folder, promoted/<group>/<version>/baseline/ (clients.promote writes it)"
+            )
 
 
 ConnectionArn = Annotated[

@@ -13,12 +13,18 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from ml_constructs.endpoint import VARIANT_NAME, InstanceVariant
 from ml_constructs.instances import gpus, vcpus
-from ml_constructs.monitoring import ApiMetrics, EndpointMetrics
+from ml_constructs.monitoring import DATA_DRIFT, ApiMetrics, DataQualityMetrics, EndpointMetrics, ModelQualityMetrics, alarm_name
 from ml_constructs.prediction_mapping import STAGE as API_STAGE
 from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.batch_transform_stack import BatchTransformStack
 from stacks.data_stack import DataStack
-from stacks.inference_stack import InferenceStack, endpoint_variant, prediction_api_name
+from stacks.inference_stack import (
+    InferenceStack,
+    data_quality_schedule_name,
+    endpoint_variant,
+    model_quality_schedule_name,
+    prediction_api_name,
+)
 from stacks.monitoring_stack import MonitoringStack
 from stacks.training_stack import TrainingStack
 
@@ -64,6 +70,10 @@ class EnvironmentStage(Stage):
             notification_emails=config.notifications.emails,
             retain=config.data.retain,
             registry_shared_with=config.registry.shared_with_accounts,
+            # The drift alarm's name, known before the Monitoring stack defines it.
+            retrain_on=(alarm_name(config.prefix, DATA_DRIFT), config.monitoring.drift.dataset)
+            if config.monitoring.drift.retrain and config.monitoring.drift.dataset
+            else None,
             **common("Training"),
         )
 
@@ -89,6 +99,12 @@ class EnvironmentStage(Stage):
             )
 
         variant = endpoint_variant(config.inference) if config.inference and model else None
+        data_quality = config.monitoring.data_quality
+        monitored = (
+            DataQualityMetrics(config.endpoint_name, data_quality_schedule_name(config.prefix), model.features, data_quality.cadence_hours)
+            if model and data_quality.enabled
+            else None
+        )
         self.monitoring = MonitoringStack(
             self,
             "Monitoring",
@@ -102,6 +118,12 @@ class EnvironmentStage(Stage):
             endpoint_gpus=gpus(variant.instance_type, config.region) if isinstance(variant, InstanceVariant) else 0,
             api=ApiMetrics(prediction_api_name(config.prefix), API_STAGE) if model and config.inference and config.inference.api else None,
             api_alarms=config.inference.api.alarms if model and config.inference and config.inference.api else None,
+            data_quality=monitored,
+            model_quality=ModelQualityMetrics(
+                config.endpoint_name, model_quality_schedule_name(config.prefix), config.monitoring.model_quality.cadence_hours
+            )
+            if model and config.monitoring.model_quality
+            else None,
             **common("Monitoring"),
         )
 
@@ -127,6 +149,8 @@ class EnvironmentStage(Stage):
                 rollback_alarm_names=self.monitoring.monitoring.rollback_alarm_names,
                 smoke_test_account=smoke_test_account,
                 retain_logs=config.data.retain,
+                data_quality=config.monitoring.data_quality,
+                model_quality=config.monitoring.model_quality,
                 **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
-from config.schema import InferenceConfig
+from config.schema import DataQualityMonitorConfig, InferenceConfig, ModelQualityMonitorConfig
 from constructs import Construct
 from ml_constructs import SecureBucket
+from ml_constructs.data_quality_monitor import (
+    AnalyzerImage,
+    DataQualityMonitor,
+    DataQualityMonitorProps,
+    ModelQualityMonitor,
+    ModelQualityMonitorProps,
+)
 from ml_constructs.endpoint import (
     DataCapture,
     InstanceVariant,
@@ -21,9 +28,12 @@ from ml_constructs.endpoint import (
     TrafficShift,
 )
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps, ScheduledCapacity
+from ml_constructs.images import model_monitor_image
 from ml_constructs.nag import partition_of
 from stacks.configured_model import ConfiguredModel
-from stacks.data_stack import DATA_CAPTURE_PREFIX
+from stacks.data_stack import DATA_CAPTURE_PREFIX, MONITORING_REPORTS_PREFIX
+
+MonitorT = TypeVar("MonitorT", DataQualityMonitor, ModelQualityMonitor)
 
 
 def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | ServerlessVariant:
@@ -36,6 +46,15 @@ def endpoint_variant(inference: InferenceConfig) -> InstanceVariant | Serverless
 def prediction_api_name(prefix: str) -> str:
     """Stable: the Monitoring stack's alarms name the API by it (ApiName dimension)."""
     return f"{prefix}-predictions"
+
+
+def data_quality_schedule_name(prefix: str) -> str:
+    """Stable across model versions: the Monitoring stack's drift alarms name it (MonitoringSchedule dimension)."""
+    return f"{prefix}-data-quality"
+
+
+def model_quality_schedule_name(prefix: str) -> str:
+    return f"{prefix}-model-quality"
 
 
 def smoke_test_role_name(prefix: str) -> str:
@@ -64,6 +83,8 @@ class InferenceStack(Stack):
         rollback_alarm_names: list[str],
         smoke_test_account: str | None = None,
         retain_logs: bool = True,
+        data_quality: DataQualityMonitorConfig | None = None,
+        model_quality: ModelQualityMonitorConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -135,6 +156,9 @@ class InferenceStack(Stack):
                 ),
             )
 
+        self.data_quality = self._data_quality_monitor(prefix, endpoint_name, inference, data_quality, model_artifacts, encryption_key)
+        self.model_quality = self._model_quality_monitor(prefix, endpoint_name, model_quality, model_artifacts, encryption_key)
+
         ssm.StringParameter(
             self,
             "EndpointNameParameter",
@@ -172,6 +196,76 @@ class InferenceStack(Stack):
             self, "EndpointName", value=self.endpoint.endpoint_name, description="Send requests with clients/predict.py"
         )
         CfnOutput(self, "VariantName", value=self.endpoint.variant_name)
+
+    def _data_quality_monitor(
+        self,
+        prefix: str,
+        endpoint_name: str,
+        inference: InferenceConfig,
+        config: DataQualityMonitorConfig | None,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> DataQualityMonitor | None:
+        """Model Monitor on the captured requests, against the baseline of the version this stack serves."""
+        if config is None or not config.enabled:
+            return None
+        assert inference.model is not None
+        baseline = inference.model.baseline
+        assert baseline is not None, "config.schema requires a baseline when data-quality monitoring is on"
+        common = self._monitor_props(data_quality_schedule_name(prefix), endpoint_name, config, model_artifacts, encryption_key)
+        monitor = DataQualityMonitor(self, "DataQuality", DataQualityMonitorProps(**common, baseline_prefix=baseline))
+        return self._schedule_after_endpoint(monitor, "DataQualityScheduleName", "Model Monitor on the captured requests")
+
+    def _model_quality_monitor(
+        self,
+        prefix: str,
+        endpoint_name: str,
+        config: ModelQualityMonitorConfig | None,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> ModelQualityMonitor | None:
+        """Model quality once labels arrive: the captured predictions merged with the ground truth by inference id."""
+        if config is None:
+            return None
+        common = self._monitor_props(model_quality_schedule_name(prefix), endpoint_name, config, model_artifacts, encryption_key)
+        props = ModelQualityMonitorProps(
+            **common,
+            ground_truth_prefix=config.ground_truth_prefix,
+            probability_threshold=config.probability_threshold,
+            ground_truth_delay_hours=config.ground_truth_delay_hours,
+        )
+        monitor = ModelQualityMonitor(self, "ModelQuality", props)
+        return self._schedule_after_endpoint(monitor, "ModelQualityScheduleName", "Model quality against the ground truth")
+
+    def _monitor_props(
+        self,
+        schedule_name: str,
+        endpoint_name: str,
+        config: DataQualityMonitorConfig | ModelQualityMonitorConfig,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+    ) -> dict[str, Any]:
+        """What both kinds of monitoring schedule take from the environment and their config."""
+        registry_account, repository, image = model_monitor_image(self.region)
+        return {
+            "schedule_name": schedule_name,
+            "endpoint_name": endpoint_name,
+            "analyzer": AnalyzerImage(registry_account, repository, image),
+            "artifacts": model_artifacts,
+            "capture_prefix": DATA_CAPTURE_PREFIX,
+            "report_prefix": f"{MONITORING_REPORTS_PREFIX}{schedule_name}/",
+            "encryption_key": encryption_key,
+            "cadence_hours": config.cadence_hours,
+            "instance_type": config.instance_type,
+            "volume_size_gb": config.volume_size_gb,
+            "max_runtime_seconds": config.max_runtime_seconds,
+        }
+
+    def _schedule_after_endpoint(self, monitor: MonitorT, output_id: str, description: str) -> MonitorT:
+        # The schedule names the endpoint, which must exist first.
+        monitor.schedule.node.add_dependency(self.endpoint.endpoint)
+        CfnOutput(self, output_id, value=monitor.schedule_name, description=description)
+        return monitor
 
     def _prediction_api(
         self, prefix: str, endpoint_name: str, inference: InferenceConfig, encryption_key: kms.IKey, retain_logs: bool

@@ -13,10 +13,12 @@ from constructs import Construct
 from ml_constructs.monitoring import (
     ApiMetrics,
     ApiThresholds,
+    DataQualityMetrics,
     EndpointMetrics,
     EndpointThresholds,
     ModelMonitoring,
     ModelMonitoringProps,
+    ModelQualityMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
 )
@@ -24,7 +26,9 @@ from ml_constructs.notifications import NotificationTopic, NotificationTopicProp
 
 INTRODUCTION = """# {prefix}: model on-call view
 Rows, top to bottom: **endpoint** traffic and instances, latency (µs), errors, instance resources
-(CPU is summed over vCPUs); then the **training** and **batch** pipelines: executions, run time, job run time.
+(CPU is summed over vCPUs); the **data quality** of its requests (drift per feature from the served version's
+baseline) and, with labels, its **model quality**; then the **training** and **batch** pipelines: executions,
+run time, job run time.
 Every alarm's description links to its runbook entry: [runbook]({runbook}#runbook)."""
 
 
@@ -44,6 +48,8 @@ class MonitoringStack(Stack):
         endpoint_gpus: int,
         api: ApiMetrics | None = None,
         api_alarms: ApiAlarmsConfig | None = None,
+        data_quality: DataQualityMetrics | None = None,
+        model_quality: ModelQualityMetrics | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -101,6 +107,9 @@ class MonitoringStack(Stack):
                     datapoints_to_alarm=a.datapoints_to_alarm,
                 ),
             )
+        self.drift_alarm = self.monitoring.monitor_data_quality(data_quality, monitoring.drift.threshold) if data_quality else None
+        if model_quality and monitoring.model_quality:
+            self.monitoring.monitor_model_quality(model_quality, monitoring.model_quality.alarm_below_auc)
         self.monitoring.monitor_pipeline(
             "Training pipeline",
             "training-pipeline",

@@ -11,9 +11,11 @@ from aws_cdk import aws_kms as kms
 from config.schema import TrainingConfig, registry_name
 from constructs import Construct
 from ml_constructs import SageMakerExecutionRole, SageMakerExecutionRoleProps, SecureBucket
-from ml_constructs.images import xgboost_image
+from ml_constructs.baseline import BASELINE_FOLDER, BaselineSettings, DataQualityBaseline, DataQualityBaselineProps
+from ml_constructs.images import model_monitor_image, xgboost_image
 from ml_constructs.notifications import NotificationTopic, NotificationTopicProps
 from ml_constructs.registry import ModelRegistry, ModelRegistryProps
+from ml_constructs.retrain_on_drift import RetrainOnDrift, RetrainOnDriftProps
 from ml_constructs.source_bundle import SourceBundle, SourceBundleProps
 from ml_constructs.training_pipeline import QualityGateSettings, TrainingJobSettings, TrainingPipeline, TrainingPipelineProps
 from ml_constructs.triggers import PipelineStarts, PipelineStartsProps
@@ -43,6 +45,7 @@ class TrainingStack(Stack):
         notification_emails: list[str],
         retain: bool,
         registry_shared_with: list[str],
+        retrain_on: tuple[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -101,6 +104,9 @@ class TrainingStack(Stack):
                 tags=pipeline_tags,
             ),
         )
+        baseline = self._baseline(
+            prefix, training, training_data, model_artifacts, encryption_key, registry_account, repository, training_image
+        )
         hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}
         self.pipeline = TrainingPipeline(
             self,
@@ -141,6 +147,7 @@ class TrainingStack(Stack):
                 tags=pipeline_tags,
                 retain_logs=retain,
                 script_failure_prefix=FAILURE_PREFIX,
+                baseline=baseline,
             ),
         )
         PipelineStarts(
@@ -157,6 +164,72 @@ class TrainingStack(Stack):
                 scheduled_folder=training.schedule.dataset if training.schedule else None,
             ),
         )
+        if retrain_on:
+            alarm, dataset = retrain_on
+            self.retraining = RetrainOnDrift(
+                self,
+                "RetrainOnDrift",
+                RetrainOnDriftProps(
+                    name_prefix=prefix,
+                    alarm_name=alarm,
+                    training_state_machine=self.pipeline.state_machine,
+                    training_state_machine_arn=self.pipeline.state_machine_arn,
+                    dataset=dataset,
+                    encryption_key=encryption_key,
+                    retain_logs=retain,
+                ),
+            )
+        self.baseline_role = baseline.props.role
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine_arn, description="Start a run: see README, 'Training'")
         CfnOutput(self, "ModelPackageGroupName", value=self.registry.group_name)
         CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic_arn)
+
+    def _baseline(
+        self,
+        prefix: str,
+        training: TrainingConfig,
+        training_data: SecureBucket,
+        model_artifacts: SecureBucket,
+        encryption_key: kms.IKey,
+        training_registry: str,
+        training_repository: str,
+        training_image: str,
+    ) -> DataQualityBaseline:
+        """The two processing jobs of each version's baseline, with a role of their own: they
+        read the training data and write only the version's baseline/ folder."""
+        analyzer_account, analyzer_repository, analyzer_image = model_monitor_image(self.region)
+        role = SageMakerExecutionRole(
+            self,
+            "BaselineJobRole",
+            SageMakerExecutionRoleProps(
+                description="Runs the data-quality baseline jobs of trained versions",
+                log_kinds=("ProcessingJobs",),
+                publishes_metrics=False,
+            ),
+        )
+        training_data.grant_read_prefix(role, TRAINING_PREFIX)
+        baseline_folders = f"{job_folder_pattern(prefix)}{BASELINE_FOLDER}"
+        # The analyzer reads the features the first job wrote there.
+        model_artifacts.grant_read_prefix(role, TRAINING_JOBS_PREFIX, within=baseline_folders)
+        model_artifacts.grant_write_prefix(role, TRAINING_JOBS_PREFIX, within=baseline_folders)
+        role.allow_image_pull(training_registry, training_repository)
+        role.allow_image_pull(analyzer_account, analyzer_repository)
+        role.allow_volume_encryption(encryption_key)
+        b = training.baseline
+        return DataQualityBaseline(
+            DataQualityBaselineProps(
+                settings=BaselineSettings(
+                    analyzer_image=analyzer_image,
+                    features_image=training_image,
+                    instance_type=b.instance_type,
+                    volume_size_gb=b.volume_size_gb,
+                    max_runtime_seconds=b.max_runtime_seconds,
+                ),
+                role=role,
+                training_data=training_data,
+                model_artifacts=model_artifacts,
+                encryption_key=encryption_key,
+                output_prefix=TRAINING_JOBS_PREFIX,
+                tags={"pipeline": f"{prefix}-training"},
+            )
+        )

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from ml_constructs.aws_facts import model_monitor
 from ml_constructs.aws_facts import requests as facts
 from ml_constructs.training_pipeline import DATA_CHANNELS, REQUIRED_CHANNELS
 from stacks.data_stack import BATCH_INPUT_PREFIX, TRAINING_PREFIX
@@ -401,6 +402,23 @@ def _transform_job(world: World, run: bc.Run, request: Mapping[str, Any]) -> dic
     )
 
 
+def _processing_job(world: World, run: bc.Run, request: Mapping[str, Any]) -> dict[str, Any]:
+    name = request["ProcessingJobName"]
+    return _describe_job(
+        request,
+        "DescribeProcessingJob",
+        {
+            "ProcessingJobArn": world.arn(run, "sagemaker", f"processing-job/{name.lower()}"),
+            "ProcessingJobStatus": "Completed",
+            "CreationTime": TIMESTAMP,
+            "ProcessingStartTime": TIMESTAMP,
+            "ProcessingEndTime": TIMESTAMP,
+            "LastModifiedTime": TIMESTAMP,
+            "ExitMessage": "Completed: Job completed successfully with no violations.",
+        },
+    )
+
+
 def _model(world: World, run: bc.Run, request: Mapping[str, Any]) -> dict[str, Any]:
     return {"ModelArn": world.arn(run, "sagemaker", f"model/{request['ModelName'].lower()}")}
 
@@ -450,6 +468,7 @@ RESULTS: dict[tuple[str, str], Callable[[World, bc.Run, Mapping[str, Any]], dict
     ("s3", "PutObject"): _put_object,
     ("sagemaker", "CreateTrainingJob"): _training_job,
     ("sagemaker", "CreateTransformJob"): _transform_job,
+    ("sagemaker", "CreateProcessingJob"): _processing_job,
     ("sagemaker", "CreateModel"): _model,
     ("sagemaker", "CreateModelPackage"): _model_package,
     ("sns", "Publish"): _publish,
@@ -666,6 +685,8 @@ def _botocore_sources() -> Iterator[facts.BotocoreDocumentation]:
         if isinstance(rule.source, facts.BotocoreDocumentation):
             yield rule.source
     yield facts.EXECUTION_NAME_FORBIDDEN
+    yield model_monitor.SCHEDULE_EXPRESSIONS
+    yield model_monitor.RUNTIME_WITHIN_CADENCE
 
 
 @pytest.mark.parametrize("source", list(_botocore_sources()), ids=lambda s: f"{s.service}.{s.shape}.{s.member}")

@@ -752,3 +752,68 @@ def test_an_api_waits_for_a_model(tmp_path: Path) -> None:
     assert loaded.inference is not None
     assert loaded.inference.api is not None
     assert not loaded.serves_a_model
+
+
+# --- model monitoring -------------------------------------------------------------------------
+
+
+def test_data_quality_monitoring_needs_captured_requests(tmp_path: Path) -> None:
+    message = inference_error(tmp_path, data_capture={"enabled": False})
+    assert "dev.yaml: monitoring.data_quality.enabled = True: allowed: only with inference.data_capture.enabled" in message
+
+
+def test_a_model_package_needs_its_baseline_when_monitored(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    del config["inference"]["model"]["baseline_prefix"]
+    message = error_for(tmp_path, config, "prod")
+    assert "prod.yaml: inference.model.baseline_prefix: required with model_package_arn when monitoring.data_quality.enabled" in message
+    assert "promoted/<group>/<version>/baseline/" in message
+
+
+def test_baseline_prefix_names_a_baseline_folder(tmp_path: Path) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    config["inference"]["model"]["baseline_prefix"] = "elsewhere/baseline/"
+    message = error_for(tmp_path, config, "prod")
+    assert "inference.model.baseline_prefix = 'elsewhere/baseline/': allowed: the folder of a version's data-quality baseline" in message
+
+
+def test_monitoring_jobs_cannot_outlast_their_cadence(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["data_quality"] |= {"cadence_hours": 1, "max_runtime_seconds": 3601}
+    message = error_for(tmp_path, config)
+    assert "monitoring.data_quality.max_runtime_seconds = 3601: allowed: at most 3600 with cadence_hours = 1" in message
+
+
+def test_monitoring_cadence_is_one_sagemaker_offers(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["data_quality"]["cadence_hours"] = 5
+    message = error_for(tmp_path, config)
+    assert "monitoring.data_quality.cadence_hours = 5" in message
+
+
+def test_retraining_on_drift_needs_a_dataset(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["drift"] = {"retrain": True}
+    message = error_for(tmp_path, config)
+    assert "monitoring.drift.dataset: required when monitoring.drift.retrain is true" in message
+
+
+def test_baseline_jobs_run_on_processing_instances(tmp_path: Path) -> None:
+    config = dev_config()
+    config["training"]["baseline"] = {"instance_type": "ml.m5.huge"}
+    message = error_for(tmp_path, config)
+    assert "training.baseline.instance_type = 'ml.m5.huge': allowed: a SageMaker processing instance type" in message
+
+
+def test_the_ground_truth_folder_is_one_of_its_own(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["model_quality"]["ground_truth_prefix"] = "data-capture/labels/"
+    message = error_for(tmp_path, config)
+    assert "monitoring.model_quality.ground_truth_prefix = 'data-capture/labels/': allowed: a folder of its own, not under" in message
+
+
+def test_model_quality_jobs_run_half_an_hour_at_most_on_an_hourly_schedule(tmp_path: Path) -> None:
+    config = dev_config()
+    config["monitoring"]["model_quality"] |= {"cadence_hours": 1, "max_runtime_seconds": 3600}
+    message = error_for(tmp_path, config)
+    assert "monitoring.model_quality.max_runtime_seconds = 3600: allowed: at most 1800 with cadence_hours = 1" in message

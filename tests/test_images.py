@@ -56,3 +56,20 @@ def test_tests_run_the_xgboost_the_default_container_runs() -> None:
 
     release = latest_xgboost_framework_version().split("-")[0]
     assert xgboost.__version__.startswith(f"{release}."), (xgboost.__version__, release)
+
+
+def test_model_monitor_image_matches_the_sdk_in_every_region() -> None:
+    from ml_constructs.images import model_monitor_image, model_monitor_regions
+
+    regions = model_monitor_regions()
+    assert "eu-west-1" in regions
+    assert len(regions) > 25
+    for region in regions:
+        assert model_monitor_image(region)[2] == image_uris.retrieve("model-monitor", region=region)
+
+
+def test_model_monitor_image_in_an_unknown_region_is_a_clear_error() -> None:
+    from ml_constructs.images import model_monitor_image
+
+    with pytest.raises(ValueError, match="Model Monitor's analyzer image is not published in region 'mars-north-1'"):
+        model_monitor_image("mars-north-1")

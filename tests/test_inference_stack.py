@@ -25,11 +25,16 @@ def props(stack: SynthesizedStack, resource_type: str) -> dict[str, Any]:
     return stack.resource(resource_type)["Properties"]
 
 
-def with_inference(name: str, **changes: Any) -> EnvironmentConfig:
+def with_inference(name: str, monitoring: dict[str, Any] | None = None, **changes: Any) -> EnvironmentConfig:
     config = load_environment(name)
     assert config.inference is not None
     inference = InferenceConfig.model_validate(config.inference.model_dump() | changes)
-    return config.model_copy(update={"inference": inference})
+    # The whole environment validated again: what one field needs of another holds in tests too.
+    return EnvironmentConfig.model_validate(
+        config.model_dump()
+        | {"inference": inference.model_dump()}
+        | ({"monitoring": config.monitoring.model_dump() | monitoring} if monitoring else {})
+    )
 
 
 def test_model_is_network_isolated_and_uses_its_own_role(inference: SynthesizedStack) -> None:
@@ -57,6 +62,7 @@ def test_model_role_reads_only_the_model_and_writes_only_data_capture(dev: Synth
     s3 = {
         (action, json.dumps(resource) if not isinstance(resource, str) else resource)
         for policy in stack.resources("AWS::IAM::Policy").values()
+        if any(role["Ref"].startswith("ModelRole") for role in policy["Properties"]["Roles"])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
         if action.startswith("s3:")
@@ -163,7 +169,12 @@ def variations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesize
     assert base.inference.autoscaling is not None
     scaling = base.inference.autoscaling.model_dump()
     new_version = with_inference(
-        "prod", model={"model_package_arn": "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-prod-xgboost/2", "features": 30}
+        "prod",
+        model={
+            "model_package_arn": "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-prod-xgboost/2",
+            "baseline_prefix": "promoted/mlops-dev-xgboost/2/baseline/",
+            "features": 30,
+        },
     )
     suspended = with_inference("prod", autoscaling=scaling | {"suspended": True})
     new_type = with_inference("prod", variant={"instance_type": "ml.c5.2xlarge", "initial_instance_count": 2})
@@ -240,7 +251,12 @@ def test_no_model_means_no_inference_stack_and_one_line_saying_so(tmp_path: Path
 
 def test_serverless_variant(tmp_path: Path) -> None:
     config = with_inference(
-        "dev", variant=None, serverless={"memory_size_mb": 3072, "max_concurrency": 10}, autoscaling=None, data_capture={"enabled": False}
+        "dev",
+        variant=None,
+        serverless={"memory_size_mb": 3072, "max_concurrency": 10},
+        autoscaling=None,
+        data_capture={"enabled": False},
+        monitoring={"data_quality": {"enabled": False}, "model_quality": None},
     )
     stack = synthesize([config], tmp_path)["dev"]["Inference"]
     endpoint_config = props(stack, "AWS::SageMaker::EndpointConfig")
@@ -271,10 +287,18 @@ def test_instance_storage_types_get_no_volume_key(instance_type: str, expected: 
 def test_prod_can_serve_a_version_promoted_from_devs_registry(tmp_path: Path) -> None:
     """Another account's package: the model role reads that account's artifacts and key (by alias), nothing else."""
     dev_package = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-xgboost/3"
-    stack = synthesize([with_inference("prod", model={"model_package_arn": dev_package, "features": 30})], tmp_path)["prod"]["Inference"]
+    stack = synthesize(
+        [
+            with_inference(
+                "prod",
+                model={"model_package_arn": dev_package, "features": 30, "baseline_prefix": "promoted/mlops-dev-xgboost/3/baseline/"},
+            )
+        ],
+        tmp_path,
+    )["prod"]["Inference"]
     assert props(stack, "AWS::SageMaker::Model")["PrimaryContainer"] == {"ModelPackageName": dev_package}
     statements = [s for p in stack.resources("AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    reads = [s for s in statements if s["Action"] == "s3:GetObject"]
+    reads = [s for s in statements if s["Action"] == "s3:GetObject" and "mlops-dev-models" in json.dumps(s["Resource"])]
     assert [s["Resource"] for s in reads] == ["arn:aws:s3:::mlops-dev-models-111111111111-eu-west-1/training-jobs/*"]
     (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt" and "111111111111" in json.dumps(s["Resource"])]
     assert decrypt["Resource"] == "arn:aws:kms:eu-west-1:111111111111:key/*"

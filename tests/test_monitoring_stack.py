@@ -103,11 +103,23 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_says_what_to_do(moni
     found = alarms(monitoring)
     assert len(found) >= 8
     for name, alarm in found.items():
-        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
-        assert alarm["OKActions"] == [{"Ref": topic_id}], name
         assert re.search(r"First: .+ Runbook: https://.+README\.md#[a-z0-9-]+$", alarm["AlarmDescription"]), name
         slug = name.removeprefix(f"mlops-{monitoring.environment}-")
+        if slug.startswith("data-drift-feature-"):
+            # Members of data-drift, which notifies once for all of them and is their runbook entry.
+            assert "AlarmActions" not in alarm, name
+            assert alarm["AlarmDescription"].endswith("#data-drift")
+            continue
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
         assert alarm["AlarmDescription"].endswith(f"#{slug}")
+
+
+def test_every_notifying_alarm_has_its_runbook_entry(monitoring: SynthesizedStack) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    entries = set(re.findall(r"^#### ([a-z0-9-]+)$", readme, flags=re.MULTILINE))
+    slugs = {name.removeprefix(f"mlops-{monitoring.environment}-") for name, alarm in alarms(monitoring).items() if "AlarmActions" in alarm}
+    assert slugs - entries == set()
 
 
 def test_alarm_set_and_missing_data_policy(monitoring: SynthesizedStack) -> None:
@@ -122,12 +134,17 @@ def test_alarm_set_and_missing_data_policy(monitoring: SynthesizedStack) -> None
         "endpoint-disk-utilization": "missing",
         "training-pipeline-failed": "notBreaching",
         "batch-pipeline-failed": "notBreaching",
+        # No run, no drift value; two runs without a result are an alarm of their own.
+        **{f"data-drift-feature-{i}": "notBreaching" for i in range(30)},
+        "data-quality-no-results": "breaching",
     }
+    if env == "dev":  # dev's config has monitoring.model_quality with alarm_below_auc
+        expected["model-quality-auc"] = "notBreaching"
     if env == "prod":
         expected["endpoint-invocations-anomaly"] = "breaching"
     if monitoring.environment == "dev":  # dev's config has inference.api
         expected |= dict.fromkeys(["api-5xx-error-rate", "api-4xx-error-rate", "api-p99-integration-latency"], "notBreaching")
-    assert set(found) == {*expected, "endpoint-unhealthy"}
+    assert set(found) == {*expected, "endpoint-unhealthy", "data-drift"}
     for slug, missing in expected.items():
         assert found[slug]["TreatMissingData"] == missing, slug
 
@@ -192,3 +209,68 @@ def test_gpu_instances_get_gpu_widgets_and_alarm(tmp_path: Path) -> None:
     assert has_metric(dashboard_metrics(stack), "/aws/sagemaker/Endpoints", "GPUUtilization", "Average", VariantName="primary")
     gpu = alarms(stack)["mlops-dev-endpoint-gpu-utilization"]
     assert gpu["Threshold"] == 90 * 1, "one GPU on ml.g4dn.xlarge"
+
+
+def metric_of(alarm: dict[str, Any]) -> dict[str, Any]:
+    """An alarm's one metric, written inline or (with a label) as a MetricStat query."""
+    if "MetricName" in alarm:
+        dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        return {k: alarm[k] for k in ("Namespace", "MetricName", "Statistic", "Period")} | {"Dimensions": dimensions}
+    (query,) = alarm["Metrics"]
+    stat = query["MetricStat"]
+    metric = stat["Metric"]
+    dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+    return {"Namespace": metric["Namespace"], "MetricName": metric["MetricName"], "Statistic": stat["Stat"], "Period": stat["Period"]} | {
+        "Dimensions": dimensions
+    }
+
+
+def test_one_drift_alarm_per_feature_on_the_schedules_metrics(monitoring: SynthesizedStack) -> None:
+    env = monitoring.environment
+    config = load_environment(env)
+    found = alarms(monitoring)
+    features = config.inference.model.features  # type: ignore[union-attr]
+    for index in range(features):
+        alarm = found[f"mlops-{env}-data-drift-feature-{index}"]
+        metric = metric_of(alarm)
+        assert metric["Namespace"] == "aws/sagemaker/Endpoints/data-metrics"
+        assert metric["MetricName"] == f"feature_baseline_drift__c{index}", "the analyzer names CSV columns _c0, _c1, ..."
+        assert metric["Dimensions"] == {"Endpoint": f"mlops-{env}-xgboost", "MonitoringSchedule": f"mlops-{env}-data-quality"}
+        assert (metric["Statistic"], metric["Period"]) == ("Maximum", 3600 * config.monitoring.data_quality.cadence_hours)
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (config.monitoring.drift.threshold, "GreaterThanThreshold")
+    assert f"mlops-{env}-data-drift-feature-{features}" not in found
+
+
+def test_data_drift_fires_when_any_feature_drifts(monitoring: SynthesizedStack) -> None:
+    composite = alarms(monitoring)[f"mlops-{monitoring.environment}-data-drift"]
+    rule = "".join(p if isinstance(p, str) else "<ref>" for p in composite["AlarmRule"]["Fn::Join"][1])
+    assert rule.count("ALARM(") == 30
+    assert rule.count(" OR ") == 29
+
+
+def test_a_schedule_that_stops_reporting_is_an_alarm(monitoring: SynthesizedStack) -> None:
+    alarm = alarms(monitoring)[f"mlops-{monitoring.environment}-data-quality-no-results"]
+    metric = metric_of(alarm)
+    assert (metric["MetricName"], metric["Statistic"]) == ("feature_baseline_drift__c0", "SampleCount")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (1, "LessThanThreshold", "breaching")
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 2
+
+
+def test_dashboard_shows_each_features_drift(monitoring: SynthesizedStack) -> None:
+    metrics = dashboard_metrics(monitoring)
+    schedule = {"Endpoint": f"mlops-{monitoring.environment}-xgboost", "MonitoringSchedule": f"mlops-{monitoring.environment}-data-quality"}
+    for index in (0, 29):
+        assert has_metric(metrics, "aws/sagemaker/Endpoints/data-metrics", f"feature_baseline_drift__c{index}", "Maximum", **schedule)
+
+
+def test_model_quality_auc_alarm_where_labels_arrive(synthesized: dict[str, SynthesizedEnvironment]) -> None:
+    dev, prod = alarms(synthesized["dev"]["Monitoring"]), alarms(synthesized["prod"]["Monitoring"])
+    assert "mlops-prod-model-quality-auc" not in prod, "prod has no ground truth configured"
+    alarm = dev["mlops-dev-model-quality-auc"]
+    metric = metric_of(alarm)
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("aws/sagemaker/Endpoints/model-metrics", "auc", "Minimum")
+    assert metric["Dimensions"] == {"Endpoint": "mlops-dev-xgboost", "MonitoringSchedule": "mlops-dev-model-quality"}
+    assert metric["Period"] == 24 * 3600
+    model_quality = synthesized["dev"].config.monitoring.model_quality
+    assert model_quality is not None
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (model_quality.alarm_below_auc, "LessThanThreshold")

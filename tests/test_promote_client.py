@@ -24,6 +24,8 @@ IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 DEV_MODELS, PROD_MODELS = "mlops-dev-models-111111111111-eu-west-1", "mlops-prod-models-222222222222-eu-west-1"
 ARTIFACT_KEY = "training-jobs/mlops-dev-0f8fad5b/output/model.tar.gz"
 ARTIFACT = b"a trained model archive"
+BASELINE_KEY = "training-jobs/mlops-dev-0f8fad5b/baseline/"
+BASELINE = {"statistics.json": b'{"version": 0.0, "features": []}', "constraints.json": b'{"version": 0.0, "features": []}'}
 SHA256 = hashlib.sha256(ARTIFACT).hexdigest()
 
 
@@ -40,8 +42,17 @@ def metadata(features: str | None) -> dict[str, str]:
     return recorded | ({"train:features": features} if features is not None else {})
 
 
-def register(client: Any, status: str, properties: dict[str, str] | None, group: str = "mlops-dev-xgboost") -> None:
+def recorded_baseline() -> dict[str, Any]:
+    """What the training pipeline records on a version (DriftCheckBaselines.ModelDataQuality)."""
+    return {
+        part: {"ContentType": "application/json", "S3Uri": f"s3://{DEV_MODELS}/{BASELINE_KEY}{part.lower()}.json"}
+        for part in ("Statistics", "Constraints")
+    }
+
+
+def register(client: Any, status: str, properties: dict[str, str] | None, group: str = "mlops-dev-xgboost", baseline: bool = True) -> None:
     client.create_model_package(
+        **({"DriftCheckBaselines": {"ModelDataQuality": recorded_baseline()}} if baseline else {}),
         ModelPackageGroupName=group,
         ModelApprovalStatus=status,
         InferenceSpecification={
@@ -65,6 +76,8 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket=DEV_MODELS, Key=ARTIFACT_KEY, Body=ARTIFACT)
+        for name, body in BASELINE.items():
+            s3.put_object(Bucket=DEV_MODELS, Key=BASELINE_KEY + name, Body=body)
         client.create_model_package_group(ModelPackageGroupName="mlops-dev-xgboost")
         for status, features in (("Approved", "30"), ("Rejected", "30"), ("Approved", "31"), ("PendingManualApproval", "31")):
             register(client, status, metadata(features))
@@ -145,9 +158,11 @@ def test_promotes_the_newest_approved_version_into_the_config_keeping_its_commen
     assert [line for line in changed[2:] if line.startswith("+")] == [
         f"+    model_package_arn: {promoted(registry)}",
         f"+    artifact_sha256: {SHA256}",
+        "+    baseline_prefix: promoted/mlops-dev-xgboost/3/baseline/",
         "+" + features_line.replace("features: 30", "features: 31"),
-    ], "two lines replaced and the checksum pinned, the comment kept"
-    assert out.splitlines()[1:3] == [
+    ], "two lines replaced, the checksum and the baseline pinned, the comment kept"
+    assert out.splitlines()[1] == f"s3://{DEV_MODELS}/promoted/mlops-dev-xgboost/3/baseline/: the version's data-quality baseline"
+    assert out.splitlines()[2:4] == [
         f"dev.yaml: inference.model.model_package_arn = {promoted(registry)} (was {artifact_line.split(': ')[1]})",
         "dev.yaml: inference.model.features = 31 (was 30)",
     ]
@@ -169,11 +184,16 @@ def test_a_promotion_changes_only_the_lines_of_the_model(registry: Any, config_d
     changed = changed_lines(before, path.read_text())
     removed = [line[1:] for line in changed if line.startswith("-")]
     added = [line[1:] for line in changed if line.startswith("+")]
-    assert len(removed) == len(added) - 1 == 2, changed
-    assert [line.split(":")[0] for line in removed] == ["    model_package_arn" if "prod" in name else "    artifact_key", "    features"]
+    # prod.yaml names its served version's baseline already; dev's artifact has its own beside it.
+    sources = ["    model_package_arn", "    baseline_prefix"] if "prod" in name else ["    artifact_key"]
+    assert [line.split(":")[0] for line in removed] == [*sources, "    features"], changed
     group = "mlops-prod-xgboost" if "prod" in name else "mlops-dev-xgboost"
-    assert added[:2] == [f"    model_package_arn: {promoted(registry, group)}", f"    artifact_sha256: {SHA256}"]
-    assert added[2] == removed[1].replace("features: 30", "features: 31"), "the comment kept in its column"
+    assert added[:3] == [
+        f"    model_package_arn: {promoted(registry, group)}",
+        f"    artifact_sha256: {SHA256}",
+        "    baseline_prefix: promoted/mlops-dev-xgboost/3/baseline/",
+    ]
+    assert added[3:] == [removed[-1].replace("features: 30", "features: 31")], "the comment kept in its column"
 
 
 def test_an_empty_model_key_is_filled_in(registry: Any, config_dir: Path) -> None:
@@ -183,7 +203,12 @@ def test_an_empty_model_key_is_filled_in(registry: Any, config_dir: Path) -> Non
     (config_dir / "dev.yaml").write_text(text)
     assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
     changed = changed_lines(text, (config_dir / "dev.yaml").read_text())
-    assert changed == [f"+    model_package_arn: {promoted(registry)}", f"+    artifact_sha256: {SHA256}", "+    features: 31"]
+    assert changed == [
+        f"+    model_package_arn: {promoted(registry)}",
+        f"+    artifact_sha256: {SHA256}",
+        "+    baseline_prefix: promoted/mlops-dev-xgboost/3/baseline/",
+        "+    features: 31",
+    ]
 
 
 def test_promotes_a_chosen_version_from_dev_to_prod(registry: Any, config_dir: Path) -> None:
@@ -305,3 +330,35 @@ def test_a_promoted_key_is_never_overwritten(registry: Any, config_dir: Path, ca
     )
     assert (config_dir / "prod.yaml").read_text() == before
     assert s3.get_object(Bucket=PROD_MODELS, Key="promoted/mlops-dev-xgboost/3/model.tar.gz")["Body"].read() == b"something else"
+
+
+def test_the_baseline_is_copied_write_once_beside_the_artifact_and_recorded(registry: Any, config_dir: Path) -> None:
+    assert run(["promote", "--to", "dev", "--version", "3"], config_dir, registry)[0] == 0
+    s3 = boto3.client("s3", region_name=REGION)
+    folder = "promoted/mlops-dev-xgboost/3/baseline/"
+    for name, body in BASELINE.items():
+        assert s3.get_object(Bucket=DEV_MODELS, Key=folder + name)["Body"].read() == body
+    described = registry.describe_model_package(ModelPackageName=promoted(registry))
+    expected = {
+        part: {"ContentType": "application/json", "S3Uri": f"s3://{DEV_MODELS}/{folder}{part.lower()}.json"}
+        for part in ("Statistics", "Constraints")
+    }
+    assert described["DriftCheckBaselines"] == {"ModelDataQuality": expected}
+    assert load_environment("dev", config_dir).inference.model.baseline == folder  # type: ignore[union-attr]
+
+
+def test_a_version_without_a_baseline_is_refused_where_the_endpoint_is_monitored(
+    registry: Any, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register(registry, "Approved", metadata("30"), baseline=False)  # version 5
+    before = (config_dir / "dev.yaml").read_text()
+    assert run(["promote", "--to", "dev", "--version", "5"], config_dir, registry)[0] == 5
+    assert capsys.readouterr().err == (
+        "error: version 5 of 'mlops-dev-xgboost' records no data-quality baseline (DriftCheckBaselines.ModelDataQuality), and "
+        "dev's endpoint is monitored against one (monitoring.data_quality.enabled): promote a version trained since the pipeline "
+        "computes baselines\n"
+    )
+    assert (config_dir / "dev.yaml").read_text() == before, "nothing written"
+    assert len(registry.list_model_packages(ModelPackageGroupName="mlops-dev-xgboost")["ModelPackageSummaryList"]) == 5, (
+        "nothing registered"
+    )

@@ -137,6 +137,48 @@ def transform(timeout: bool = True, **overrides: object) -> dict:
     return {"StartAt": "Transform", "States": {"Transform": task}} | ({"TimeoutSeconds": 3600} if timeout else {})
 
 
+def processing(**overrides: object) -> dict:
+    arguments = {
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 20, "VolumeKmsKeyId": KEY}
+        },
+        "ProcessingOutputConfig": {"Outputs": [], "KmsKeyId": KEY},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "NetworkConfig": {"EnableNetworkIsolation": True},
+    } | overrides
+    task = {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync", "Arguments": arguments, "End": True}
+    return {"QueryLanguage": "JSONata", "StartAt": "Baseline", "States": {"Baseline": task}}
+
+
+def monitoring_job(stack: cdk.Stack, **overrides: object) -> cdk.CfnResource:
+    """A data-quality job definition as CloudFormation reads it; overrides by dotted path (None removes)."""
+    definition = cdk.CfnResource(
+        stack,
+        "DataQuality",
+        type="AWS::SageMaker::DataQualityJobDefinition",
+        properties={
+            "DataQualityAppSpecification": {"ImageUri": "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"},
+            "DataQualityJobInput": {"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input/endpoint"}},
+            "DataQualityJobOutputConfig": {
+                "KmsKeyId": KEY,
+                "MonitoringOutputs": [{"S3Output": {"LocalPath": "/opt/ml/processing/output", "S3Uri": "s3://reports/dq/"}}],
+            },
+            "JobResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20, "VolumeKmsKeyId": KEY}
+            },
+            "NetworkConfig": {"EnableNetworkIsolation": True},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
+            "RoleArn": ROLE,
+        },
+    )
+    for path, value in overrides.items():
+        if value is None:
+            definition.add_property_deletion_override(path)
+        else:
+            definition.add_property_override(path, value)
+    return definition
+
+
 def artifact_bucket(stack: cdk.Stack, versioned: bool) -> None:
     model(stack)
     s3.CfnBucket(
@@ -356,6 +398,39 @@ CASES = {
     ),
     "transform-timeout": Case(
         "SageMaker-TransformJobSecurity", lambda s: state_machine(s, transform(timeout=False)), lambda s: state_machine(s, transform())
+    ),
+    "processing-kms": Case(
+        "SageMaker-ProcessingJobSecurity",
+        lambda s: state_machine(s, processing(ProcessingOutputConfig={"Outputs": []})),
+        lambda s: state_machine(s, processing()),
+    ),
+    "processing-isolation": Case(
+        "SageMaker-ProcessingJobSecurity",
+        lambda s: state_machine(s, processing(NetworkConfig={"EnableInterContainerTrafficEncryption": True})),
+        lambda s: state_machine(s, processing(NetworkConfig={"EnableNetworkIsolation": "{% $isolated %}"})),
+    ),
+    "processing-runtime": Case(
+        "SageMaker-ProcessingJobSecurity",
+        lambda s: state_machine(s, processing(StoppingCondition={})),
+        lambda s: state_machine(s, processing()),
+    ),
+    "monitoring-volume-kms": Case(
+        "SageMaker-MonitoringJobSecurity",
+        lambda s: monitoring_job(s, **{"JobResources.ClusterConfig.VolumeKmsKeyId": None}),
+        monitoring_job,
+    ),
+    "monitoring-output-kms": Case(
+        "SageMaker-MonitoringJobSecurity",
+        lambda s: monitoring_job(s, **{"DataQualityJobOutputConfig.KmsKeyId": None}),
+        monitoring_job,
+    ),
+    "monitoring-isolation": Case(
+        "SageMaker-MonitoringJobSecurity",
+        lambda s: monitoring_job(s, **{"NetworkConfig.EnableNetworkIsolation": False}),
+        lambda s: monitoring_job(s, **{"NetworkConfig.EnableNetworkIsolation": "true"}),
+    ),
+    "monitoring-runtime": Case(
+        "SageMaker-MonitoringJobSecurity", lambda s: monitoring_job(s, **{"StoppingCondition": None}), monitoring_job
     ),
     "artifact-versioning": Case(
         "SageMaker-ArtifactBucketVersioning", lambda s: artifact_bucket(s, False), lambda s: artifact_bucket(s, True)

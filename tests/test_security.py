@@ -158,11 +158,12 @@ def test_promoted_artifacts_are_write_once_for_every_principal(environment: Synt
     assert by_sid["WriteOnceNeverDeleted"]["Action"] == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
 
 
-def s3_resources(stack: SynthesizedStack, action: str) -> set[Any]:
-    """Every resource the stack's identity policies grant ``action`` on."""
+def s3_resources(stack: SynthesizedStack, action: str, role_prefix: str = "") -> set[Any]:
+    """Every resource the stack's identity policies (of roles whose logical id starts with ``role_prefix``) grant ``action`` on."""
     return {
         resource
         for policy in stack.resources("AWS::IAM::Policy").values()
+        if any(role.get("Ref", "").startswith(role_prefix) for role in policy["Properties"]["Roles"])
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
         for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
@@ -177,6 +178,6 @@ def test_training_jobs_write_only_their_own_folders_and_the_endpoint_reads_only_
     writes = s3_resources(environment["Training"], "s3:PutObject")
     assert f"{models}/training-jobs/{prefix}-*/output/*" in writes
     assert not [w for w in writes if "promoted/" in str(w) or w == f"{models}/training-jobs/*"]
-    reads = s3_resources(environment["Inference"], "s3:GetObject")
+    reads = s3_resources(environment["Inference"], "s3:GetObject", "ModelRole")
     if environment.config.inference.model.model_package_arn:  # type: ignore[union-attr]
         assert reads == {f"{models}/promoted/*"}

@@ -102,8 +102,9 @@ def test_pass_role_only_for_the_job_roles_and_only_to_sagemaker(training: Synthe
     machine_role, _ = role_of(training, "PipelineMachineStateMachineRole")
     training_role, _ = role_of(training, "TrainingJobRole")
     model_role, _ = role_of(training, "ModelRole")
+    baseline_role, _ = role_of(training, "BaselineJobRole")
     assert grants(training, machine_role, "iam") == {
-        ("iam:PassRole", json.dumps({"Fn::GetAtt": [role, "Arn"]})) for role in (training_role, model_role)
+        ("iam:PassRole", json.dumps({"Fn::GetAtt": [role, "Arn"]})) for role in (training_role, model_role, baseline_role)
     }
     every_pass = [
         s for policy in training.resources("AWS::IAM::Policy").values() for s in policy["Properties"]["PolicyDocument"]["Statement"]
@@ -122,6 +123,7 @@ def test_pipeline_sagemaker_permissions_are_limited_to_the_environment_prefix(tr
     base = f"arn:aws:sagemaker:eu-west-1:{account}"
     assert resources == {
         f"{base}:training-job/mlops-{env}-*",
+        f"{base}:processing-job/mlops-{env}-*",
         f"{base}:model/mlops-{env}-*",
         f"{base}:model-package/mlops-{env}-xgboost/*",
         f"{base}:model-package-group/mlops-{env}-xgboost",
@@ -153,6 +155,8 @@ def test_every_task_retries_throttling_and_catches_into_the_failure_notification
         "ListChannels",
         "Train",
         "ExplainTrainingFailure",
+        "BaselineFeatures",
+        "Baseline",
         "CreateModel",
         "RegisterModel",
         "NotifySuccess",
@@ -162,6 +166,12 @@ def test_every_task_retries_throttling_and_catches_into_the_failure_notification
         assert state["Retry"], name
         if name == "Train":
             assert state["Catch"][0]["Next"] == "ExplainTrainingFailure"
+        elif name in ("BaselineFeatures", "Baseline"):
+            # The failure names the baseline step and the training job it belongs to.
+            (catch,) = state["Catch"]
+            assert catch["ErrorEquals"] == ["States.ALL"]
+            assert catch["Next"] == "NotifyFailure"
+            assert "of training job ' & $jobName" in catch["Assign"]["failure"]["Cause"]
         elif name not in ("NotifySuccess", "NotifyFailure", "ExplainTrainingFailure"):
             assert state["Catch"] == [
                 {"ErrorEquals": ["States.ALL"], "Assign": {"failure": "{% $states.errorOutput %}"}, "Next": "NotifyFailure"}
@@ -175,6 +185,8 @@ def test_integrations_are_native_service_integrations(dev_definition: dict[str, 
     assert resources == {
         "ListChannels": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
         "Train": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+        "BaselineFeatures": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Baseline": "arn:aws:states:::sagemaker:createProcessingJob.sync",
         "CreateModel": "arn:aws:states:::sagemaker:createModel",
         "RegisterModel": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
         "ExplainTrainingFailure": "arn:aws:states:::aws-sdk:cloudwatchlogs:filterLogEvents",
@@ -436,7 +448,8 @@ def test_runs_are_bounded_in_time(synthesized: dict[str, SynthesizedEnvironment]
         definition = definition_of(environment["Training"].resource("AWS::StepFunctions::StateMachine"))
         training = environment.config.training
         job = training.spot.max_wait_seconds if training.spot.enabled else training.max_runtime_seconds
-        assert definition["TimeoutSeconds"] == job + 3600
+        # The two baseline jobs run one after the other.
+        assert definition["TimeoutSeconds"] == job + 2 * training.baseline.max_runtime_seconds + 3600
 
 
 def test_versions_take_their_tags_from_the_group(training: SynthesizedStack) -> None:

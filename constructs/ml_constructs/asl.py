@@ -29,6 +29,8 @@ RETRYABLE_ERRORS: dict[str, list[str]] = {
     "S3": ["S3.S3Exception", "S3.SdkClientException"],
     # Optimized sns:publish: SNS's own throttling and internal errors.
     "SNS": ["SNS.ThrottledException", "SNS.KMSThrottlingException", "SNS.InternalErrorException"],
+    # aws-sdk:sfn: Step Functions' own throttling is not modeled either: SfnException.
+    "Sfn": ["Sfn.SfnException", "Sfn.SdkClientException"],
     "CloudWatchLogs": [
         "CloudWatchLogs.ThrottlingException",
         "CloudWatchLogs.ServiceUnavailableException",

@@ -13,12 +13,15 @@ import functools
 import re
 from typing import Any, Literal
 
-InstanceUse = Literal["training", "endpoint", "transform"]
+InstanceUse = Literal["training", "endpoint", "transform", "processing"]
 
 INSTANCE_TYPE_SHAPES: dict[InstanceUse, str] = {
     "training": "TrainingInstanceType",  # CreateTrainingJob ResourceConfig.InstanceType
     "endpoint": "ProductionVariantInstanceType",  # CreateEndpointConfig ProductionVariants[].InstanceType
     "transform": "TransformInstanceType",  # CreateTransformJob TransformResources.InstanceType
+    # CreateProcessingJob ProcessingResources.ClusterConfig.InstanceType, and the monitoring jobs'
+    # MonitoringResources.ClusterConfig.InstanceType (DataQualityJobDefinition, MonitoringSchedule)
+    "processing": "ProcessingInstanceType",
 }
 
 

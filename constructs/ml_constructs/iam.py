@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from ml_constructs.nag import acknowledge_wildcard_resource
 
-SageMakerLogKind = Literal["TrainingJobs", "TransformJobs", "Endpoints"]
+SageMakerLogKind = Literal["TrainingJobs", "TransformJobs", "ProcessingJobs", "Endpoints"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,16 @@ class SageMakerExecutionRole(Construct):
     @property
     def grant_principal(self) -> iam.IPrincipal:
         return self.role.grant_principal
+
+    def allow_metric_namespaces(self, patterns: Sequence[str]) -> None:
+        """Publish metrics to namespaces matching ``patterns`` (``StringLike``), for containers whose
+        metrics live outside ``/aws/sagemaker/*`` (Model Monitor's, for example)."""
+        self._allow_on_any_resource("cloudwatch:PutMetricData")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"], resources=["*"], conditions={"StringLike": {"cloudwatch:namespace": list(patterns)}}
+            )
+        )
 
     def allow_image_pull(self, registry_account: str, repository: str) -> None:
         """Pull one ECR repository's images (e.g. AWS's ``sagemaker-xgboost`` in the region's registry)."""

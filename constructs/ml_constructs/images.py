@@ -74,3 +74,35 @@ def xgboost_image(version: str, region: str, scope: ImageScope = "training") -> 
 
 def xgboost_image_uri(version: str, region: str, scope: ImageScope = "training") -> str:
     return xgboost_image(version, region, scope)[2]
+
+
+# --- SageMaker Model Monitor's analyzer (the pre-built data-quality container) ----------------
+
+_MODEL_MONITOR_TABLE = "sagemaker/core/image_uri_config/model-monitor.json"
+
+
+@functools.cache
+def _model_monitor_table() -> dict[str, Any]:
+    path = metadata.distribution("sagemaker-core").locate_file(_MODEL_MONITOR_TABLE)
+    return json.loads(path.read_text())  # type: ignore[union-attr]
+
+
+def _model_monitor_entry() -> dict[str, Any]:
+    # One unversioned entry: the SDK's retrieve("model-monitor", region) names no tag either.
+    (entry,) = _model_monitor_table()["versions"].values()
+    return entry
+
+
+def model_monitor_regions() -> list[str]:
+    return sorted(r for r in _model_monitor_entry()["registries"] if not r.startswith(_PARTITION_PREFIXES))
+
+
+def model_monitor_image(region: str) -> tuple[str, str, str]:
+    """(registry account, repository, image URI) of the Model Monitor analyzer in a region."""
+    entry = _model_monitor_entry()
+    account = entry["registries"].get(region)
+    if account is None or region not in model_monitor_regions():
+        raise ValueError(f"SageMaker Model Monitor's analyzer image is not published in region {region!r}")
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    repository = entry["repository"]
+    return account, repository, f"{account}.dkr.ecr.{region}.{domain}/{repository}"

@@ -17,10 +17,11 @@ from constructs import Construct
 from ml_constructs.encryption import allow_log_group_encryption
 from ml_constructs.nag import acknowledge_wildcard_resource, partition_of
 
-SageMakerJobKind = Literal["training-job", "transform-job"]
+SageMakerJobKind = Literal["training-job", "transform-job", "processing-job"]
 _SYNC_RULES = {
     "training-job": "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
     "transform-job": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+    "processing-job": "StepFunctionsGetEventsForSageMakerProcessingJobsRule",
 }
 # Step Functions Developer Guide, "IAM policies for using Amazon SageMaker AI"
 # (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html): the `.sync` job
@@ -28,6 +29,12 @@ _SYNC_RULES = {
 _JOB_ACTIONS = {
     "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
     "transform-job": ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"],
+    "processing-job": [
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+        "sagemaker:ListTags",
+    ],
 }
 # Step Functions delivers execution logs as vended logs, which needs a CloudWatch Logs resource
 # policy naming the log group; the policies are size-limited, and a log group under

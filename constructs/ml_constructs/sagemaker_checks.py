@@ -85,6 +85,20 @@ RULES = {
             "Set TransformResources.VolumeKmsKeyId, TransformOutput.KmsKeyId, and a TimeoutSeconds on the task or the state machine.",
         ),
         Rule(
+            "SageMaker-ProcessingJobSecurity",
+            "A processing job started by a state machine (a baseline, an evaluation) lacks volume or output encryption, a max "
+            "runtime, or network isolation.",
+            "Set ProcessingResources.ClusterConfig.VolumeKmsKeyId, ProcessingOutputConfig.KmsKeyId, "
+            "StoppingCondition.MaxRuntimeInSeconds and NetworkConfig.EnableNetworkIsolation: true in the createProcessingJob task.",
+        ),
+        Rule(
+            "SageMaker-MonitoringJobSecurity",
+            "A model-monitoring job definition lacks volume or output encryption, a max runtime, or network isolation: its jobs "
+            "read every captured request.",
+            "Set JobResources.ClusterConfig.VolumeKmsKeyId, the job output config's KmsKeyId, StoppingCondition.MaxRuntimeInSeconds "
+            "and NetworkConfig.EnableNetworkIsolation: true (DataQualityMonitor does).",
+        ),
+        Rule(
             "SageMaker-ArtifactBucketVersioning",
             "A bucket that holds model artifacts is not versioned, or cannot be told from the templates: an overwritten or "
             "deleted model cannot be recovered.",
@@ -391,7 +405,11 @@ def check_state_machine_jobs(templates: Templates, _options: CheckOptions) -> It
     for path, logical_id, definition, raw in templates.state_machines:
         if isinstance(definition, Unresolved):
             # A definition that cannot be read cannot be judged: say so where it starts a job.
-            for action, rule in ((":sagemaker:createTrainingJob", "Training"), (":sagemaker:createTransformJob", "Transform")):
+            for action, rule in (
+                (":sagemaker:createTrainingJob", "Training"),
+                (":sagemaker:createTransformJob", "Transform"),
+                (":sagemaker:createProcessingJob", "Processing"),
+            ):
                 if action in raw:
                     yield Finding(
                         f"SageMaker-{rule}JobSecurity", path, logical_id, location=f"Definition: cannot be read ({definition.reason})"
@@ -412,6 +430,19 @@ def check_state_machine_jobs(templates: Templates, _options: CheckOptions) -> It
                     yield Finding(
                         "SageMaker-TrainingJobSecurity", path, logical_id, location=f"DefinitionString {where}: {', '.join(missing)}"
                     )
+            if ":sagemaker:createProcessingJob" in resource:
+                required = [
+                    ("ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"),
+                    ("ProcessingOutputConfig", "KmsKeyId"),
+                    ("StoppingCondition", "MaxRuntimeInSeconds"),
+                ]
+                missing = [".".join(p) for p in required if not _has(arguments, *p)]
+                isolation = _isolation_problem(_get(arguments, "NetworkConfig") if not _is_expression(arguments) else arguments)
+                missing += [f"NetworkConfig.{isolation}"] if isolation else []
+                if missing:
+                    yield Finding(
+                        "SageMaker-ProcessingJobSecurity", path, logical_id, location=f"DefinitionString {where}: {', '.join(missing)}"
+                    )
             if ":sagemaker:createTransformJob" in resource:
                 required = [("TransformOutput", "KmsKeyId")]
                 if not _has_instance_storage(_get(arguments, "TransformResources", "InstanceType")):
@@ -423,6 +454,30 @@ def check_state_machine_jobs(templates: Templates, _options: CheckOptions) -> It
                     yield Finding(
                         "SageMaker-TransformJobSecurity", path, logical_id, location=f"DefinitionString {where}: {', '.join(missing)}"
                     )
+
+
+_MONITORING_JOB_DEFINITIONS = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQualityJobOutputConfig",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityJobOutputConfig",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasJobOutputConfig",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityJobOutputConfig",
+}
+
+
+def check_monitoring_jobs(templates: Templates, _options: CheckOptions) -> Iterator[Finding]:
+    for resource_type, output in _MONITORING_JOB_DEFINITIONS.items():
+        for path, logical_id, properties in templates.resources(resource_type):
+            required = [
+                ("JobResources", "ClusterConfig", "VolumeKmsKeyId"),
+                (output, "KmsKeyId"),
+                ("StoppingCondition", "MaxRuntimeInSeconds"),
+            ]
+            missing = [".".join(p) for p in required if not _set(_get(properties, *p))]
+            isolation = _get(properties, "NetworkConfig", "EnableNetworkIsolation")
+            if not _is_true(isolation):
+                missing.append("NetworkConfig.EnableNetworkIsolation" + _why(isolation))
+            if missing:
+                yield Finding("SageMaker-MonitoringJobSecurity", path, logical_id, location=", ".join(missing))
 
 
 # --- where model artifacts live -------------------------------------------------------------------
@@ -566,6 +621,7 @@ CHECKS = (
     check_endpoints,
     check_autoscaling,
     check_state_machine_jobs,
+    check_monitoring_jobs,
     check_artifact_buckets,
     check_acknowledgments,
 )

@@ -1,7 +1,8 @@
 """A Step Functions pipeline that trains, gates on quality, and registers an XGBoost model.
 
     ResolveDataset → CheckDataset → ListChannels → CheckChannels → Train (.sync)
-      → QualityGate → CreateModel → RegisterModel → NotifySuccess
+      → QualityGate → [BaselineFeatures → Baseline (ml_constructs.baseline)] → CreateModel
+      → RegisterModel → NotifySuccess
     any failure → NotifyFailure → Failed
 
 Input: ``{"dataset": "training/<name>/"}`` (manual start or schedule) or
@@ -35,6 +36,7 @@ from ml_constructs.asl import (
     s3_task,
     throttling_retry,
 )
+from ml_constructs.baseline import DataQualityBaseline
 from ml_constructs.iam import SageMakerExecutionRole
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline import PipelineStateMachine, PipelineStateMachineProps
@@ -124,6 +126,8 @@ class TrainingPipelineProps:
     """The prefix of the line the training script writes to stderr when it fails on bad data.
     The container's toolkit replaces the job's FailureReason with its own message, so the failure
     notification looks this line up in the job's log stream instead."""
+    baseline: DataQualityBaseline | None = None
+    """A data-quality baseline for each version that passes the gate, recorded on its package."""
 
     def __post_init__(self) -> None:
         if self.gate.metric not in {d["Name"] for d in self.job.metric_definitions}:
@@ -140,6 +144,8 @@ class TrainingPipeline(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         job_timeout = (props.job.max_wait_seconds if props.job.spot else None) or props.job.max_runtime_seconds
+        if props.baseline:
+            job_timeout += 2 * props.baseline.props.settings.max_runtime_seconds
         self.machine = PipelineStateMachine(
             self,
             "Machine",
@@ -211,10 +217,11 @@ class TrainingPipeline(Construct):
             **self._explain_training_failure(),
             "QualityGate": {
                 "Type": "Choice",
-                "Choices": [{"Condition": jsonata(self._gate_condition()), "Next": "CreateModel"}],
+                "Choices": [{"Condition": jsonata(self._gate_condition()), "Next": "BaselineFeatures" if p.baseline else "CreateModel"}],
                 "Default": "QualityGateFailed",
             },
             "QualityGateFailed": failure("QualityGateFailed", self._gate_cause(), "NotifyFailure"),
+            **(p.baseline.states("CreateModel", "NotifyFailure") if p.baseline else {}),
             "CreateModel": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sagemaker:createModel",
@@ -255,6 +262,7 @@ class TrainingPipeline(Construct):
                     ),
                     # No Tags: a package in a group takes the group's tags, and CreateModelPackage
                     # refuses both together (botocore's documentation of ModelPackageGroupName).
+                    **(p.baseline.registration() if p.baseline else {}),
                 },
                 "Assign": {"modelPackageArn": jsonata("$states.result.ModelPackageArn")},
                 "Retry": [throttling_retry("SageMakerSdk")],
@@ -468,6 +476,9 @@ class TrainingPipeline(Construct):
         p.notifications.grant_publish(machine.state_machine.role)
         if p.script_failure_prefix:
             machine.allow_log_search(TRAINING_LOG_GROUP)
+        if p.baseline:
+            machine.allow_sagemaker_job_sync("processing-job", p.name_prefix)
+            p.baseline.props.role.grant_pass_role(machine.state_machine)
 
     @property
     def distributed(self) -> bool:

@@ -854,6 +854,46 @@ def _training_job(template: Template, request: Mapping[str, Any]) -> dict[Target
     }
 
 
+def _processing_job(template: Template, request: Mapping[str, Any]) -> dict[Target, tuple[Required, ...]]:
+    env = template.env
+    inputs = _s3_uris([item.get("S3Input", {}).get("S3Uri", "") for item in request.get("ProcessingInputs", [])])
+    output = request.get("ProcessingOutputConfig", {})
+    outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("Outputs", [])])
+    return {
+        Target.PROCESSING_INPUT_OBJECTS: tuple(
+            Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", False, f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}")
+            for bucket, key, dynamic in inputs
+        ),
+        Target.PROCESSING_INPUT_BUCKETS: tuple(
+            Required(
+                f"arn:{env.partition}:s3:::{bucket}",
+                True,
+                f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}",
+                {} if dynamic else {"s3:prefix": key},
+            )
+            for bucket, key, dynamic in inputs
+        ),
+        Target.PROCESSING_INPUT_BUCKET_KEYS: _bucket_keys(template, (bucket for bucket, _, _ in inputs)),
+        Target.PROCESSING_OUTPUT_OBJECTS: tuple(
+            Required(
+                f"arn:{env.partition}:s3:::{bucket}/{key}*",
+                not dynamic,
+                f"ProcessingOutputConfig s3://{bucket}/{key}{'…' if dynamic else ''}",
+            )
+            for bucket, key, dynamic in outputs
+        ),
+        Target.PROCESSING_OUTPUT_KEY: _key(template, output.get("KmsKeyId"), "ProcessingOutputConfig.KmsKeyId"),
+        Target.PROCESSING_VOLUME_KEY: _key(
+            template,
+            request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId"),
+            "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
+        ),
+        Target.PROCESSING_IMAGE_REPOSITORY: _repository(request.get("AppSpecification", {}).get("ImageUri"), env.partition),
+        Target.PROCESSING_LOG_GROUP: _log_group(template, "/aws/sagemaker/ProcessingJobs"),
+        Target.ANY: (Required("*", True, '"*"'),),
+    }
+
+
 def _model(template: Template, container: Mapping[str, Any]) -> dict[Target, tuple[Required, ...]]:
     env = template.env
     data = [
@@ -894,6 +934,7 @@ def bindings(template: Template) -> Iterator[Binding]:
     """Every role that a request in this template names, with the resources the request names."""
     yield from _state_machine_bindings(template)
     yield from _model_bindings(template)
+    yield from _monitoring_bindings(template)
     yield from _pipeline_bindings(template)
 
 
@@ -940,6 +981,23 @@ def _state_machine_bindings(template: Template) -> Iterator[Binding]:
                         Target.TRANSFORM_JOBS_RULE: _rule(template, "StepFunctionsGetEventsForSageMakerTransformJobsRule"),
                     },
                 )
+            if integration == "sagemaker:createProcessingJob.sync":
+                passed = request.get("RoleArn")
+                yield from _bind(
+                    template,
+                    Grantee.PROCESSING_SYNC_CALLER,
+                    role_arn,
+                    f"role of {logical} for {via}",
+                    {
+                        Target.PROCESSING_JOBS: _job_arns(template, "processing-job", request.get("ProcessingJobName")),
+                        Target.PROCESSING_JOBS_RULE: _rule(template, "StepFunctionsGetEventsForSageMakerProcessingJobsRule"),
+                        Target.PASSED_ROLE: (Required(passed, True, "RoleArn"),) if isinstance(passed, str) else (),
+                    },
+                )
+            if integration.startswith("sagemaker:createProcessingJob"):
+                yield from _bind(
+                    template, Grantee.PROCESSING_JOB_ROLE, request.get("RoleArn"), f"RoleArn of {via}", _processing_job(template, request)
+                )
             if integration.startswith("sagemaker:createTransformJob"):
                 model = template.resource_rendering("AWS::SageMaker::Model", request.get("ModelName", ""), "ModelName")
                 if model is not None:
@@ -983,6 +1041,95 @@ def _state_machine_bindings(template: Template) -> Iterator[Binding]:
                         Target.TOPIC_KEY: _key(owner_topic[0], owner_topic[0].render(key), f"KmsMasterKeyId of {topic}") if key else (),
                     },
                 )
+
+
+_MONITORING_JOBS = {
+    "AWS::SageMaker::DataQualityJobDefinition": ("DataQuality", "DataQualityAppSpecification"),
+    "AWS::SageMaker::ModelQualityJobDefinition": ("ModelQuality", "ModelQualityAppSpecification"),
+}
+
+
+def _monitoring_bindings(template: Template) -> Iterator[Binding]:
+    env = template.env
+    for resource_type, (kind, app) in _MONITORING_JOBS.items():
+        for logical, definition in template.of_type(resource_type).items():
+            properties = _rendered(template, definition["Properties"])
+            baseline = properties.get(f"{kind}BaselineConfig", {})
+            baseline_uris = _s3_uris([baseline.get("ConstraintsResource", {}), baseline.get("StatisticsResource", {})])
+            output = properties.get(f"{kind}JobOutputConfig", {})
+            outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("MonitoringOutputs", [])])
+            job_input = properties.get(f"{kind}JobInput", {})
+            endpoint_name = job_input.get("EndpointInput", {}).get("EndpointName")
+            ground_truth = _s3_uris(job_input.get("GroundTruthS3Input", {}).get("S3Uri", ""))
+            yield from _bind(
+                template,
+                Grantee.MONITORING_JOB_ROLE,
+                properties["RoleArn"],
+                f"RoleArn of {logical}",
+                {
+                    Target.MONITORING_BASELINE_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}", True, f"baseline s3://{bucket}/{key}")
+                        for bucket, key, _ in baseline_uris
+                    ),
+                    **_captured_requests(template, endpoint_name),
+                    Target.MONITORING_GROUND_TRUTH_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", True, f"ground truth s3://{bucket}/{key}")
+                        for bucket, key, _ in ground_truth
+                    ),
+                    Target.MONITORING_OUTPUT_OBJECTS: tuple(
+                        Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", True, f"MonitoringOutputs s3://{bucket}/{key}")
+                        for bucket, key, _ in outputs
+                    ),
+                    Target.MONITORING_OUTPUT_KEY: _key(template, output.get("KmsKeyId"), f"{kind}JobOutputConfig.KmsKeyId"),
+                    Target.MONITORING_VOLUME_KEY: _key(
+                        template,
+                        properties.get("JobResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId"),
+                        "JobResources.ClusterConfig.VolumeKmsKeyId",
+                    ),
+                    Target.MONITORING_IMAGE_REPOSITORY: _repository(properties.get(app, {}).get("ImageUri"), env.partition),
+                    Target.PROCESSING_LOG_GROUP: _log_group(template, "/aws/sagemaker/ProcessingJobs"),
+                    Target.ANY: (Required("*", True, '"*"'),),
+                },
+            )
+
+
+def _rendered(template: Template, value: Any) -> Any:
+    """Properties with each CloudFormation value rendered as :meth:`Template.render` renders it."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+        return template.render(value)
+    if isinstance(value, dict):
+        return {key: _rendered(template, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rendered(template, item) for item in value]
+    return value
+
+
+def _captured_requests(template: Template, endpoint_name: Any) -> dict[Target, tuple[Required, ...]]:
+    """What the monitored endpoint's config captures, and where (``<destination>/<endpoint>/<variant>/...``)."""
+    env = template.env
+    for endpoint in template.of_type("AWS::SageMaker::Endpoint").values():
+        properties = endpoint["Properties"]
+        if properties.get("EndpointName") != endpoint_name:
+            continue
+        found = template.resource_rendering(
+            "AWS::SageMaker::EndpointConfig", template.render(properties["EndpointConfigName"]), "EndpointConfigName"
+        )
+        if found is None:
+            continue
+        owner, config_id = found
+        capture = _rendered(owner, owner.resources[config_id]["Properties"].get("DataCaptureConfig", {}))
+        return {
+            Target.MONITORING_CAPTURED_OBJECTS: tuple(
+                Required(
+                    f"arn:{env.partition}:s3:::{bucket}/{key}{endpoint_name}/*",
+                    True,
+                    f"captured requests s3://{bucket}/{key}{endpoint_name}/",
+                )
+                for bucket, key, _ in _s3_uris(capture.get("DestinationS3Uri", ""))
+            ),
+            Target.MONITORING_CAPTURE_KEY: _key(owner, capture.get("KmsKeyId"), "DataCaptureConfig.KmsKeyId"),
+        }
+    raise AssertionError(f"{template.where}: a monitoring job definition watches endpoint {endpoint_name!r}, which is not in this template")
 
 
 def _model_bindings(template: Template) -> Iterator[Binding]:

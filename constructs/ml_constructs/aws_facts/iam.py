@@ -37,6 +37,9 @@ class Grantee(StrEnum):
     TRANSFORM_MODEL_ROLE = "the execution role of the model a CreateTransformJob request runs"
     TRAINING_SYNC_CALLER = "the role of a state machine with a sagemaker:createTrainingJob.sync task"
     TRANSFORM_SYNC_CALLER = "the role of a state machine with a sagemaker:createTransformJob.sync task"
+    PROCESSING_JOB_ROLE = "the RoleArn of a CreateProcessingJob request"
+    PROCESSING_SYNC_CALLER = "the role of a state machine with a sagemaker:createProcessingJob.sync task"
+    MONITORING_JOB_ROLE = "the RoleArn of an AWS::SageMaker::DataQualityJobDefinition or ModelQualityJobDefinition"
     MODEL_CALLER = "the role of a state machine with a sagemaker:createModel task"
     TOPIC_PUBLISHER = "the role of a state machine with an sns:publish task"
     CONNECTION_USER = "the role of a CodePipeline CodeStarSourceConnection action"
@@ -64,6 +67,24 @@ class Target(StrEnum):
     TRAINING_JOBS_RULE = "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"
     TRANSFORM_JOBS = "transform-job/<TransformJobName>"
     TRANSFORM_JOBS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+    PROCESSING_INPUT_OBJECTS = "objects under each ProcessingInputs[].S3Input.S3Uri"
+    PROCESSING_INPUT_BUCKETS = "the bucket of each ProcessingInputs[].S3Input.S3Uri"
+    PROCESSING_INPUT_BUCKET_KEYS = "the SSE-KMS key of each ProcessingInputs bucket"
+    PROCESSING_OUTPUT_OBJECTS = "objects under each ProcessingOutputConfig.Outputs[].S3Output.S3Uri"
+    PROCESSING_OUTPUT_KEY = "ProcessingOutputConfig.KmsKeyId"
+    PROCESSING_VOLUME_KEY = "ProcessingResources.ClusterConfig.VolumeKmsKeyId"
+    PROCESSING_IMAGE_REPOSITORY = "the ECR repository of AppSpecification.ImageUri"
+    PROCESSING_LOG_GROUP = "log group /aws/sagemaker/ProcessingJobs and its streams"
+    PROCESSING_JOBS = "processing-job/<ProcessingJobName>"
+    PROCESSING_JOBS_RULE = "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"
+    MONITORING_BASELINE_OBJECTS = "each baseline resource (ConstraintsResource.S3Uri, StatisticsResource.S3Uri)"
+    MONITORING_GROUND_TRUTH_OBJECTS = "objects under the model-quality job input's GroundTruthS3Input.S3Uri"
+    MONITORING_CAPTURED_OBJECTS = "the captured requests of the monitored endpoint (its DataCaptureConfig.DestinationS3Uri)"
+    MONITORING_CAPTURE_KEY = "the monitored endpoint's DataCaptureConfig.KmsKeyId"
+    MONITORING_OUTPUT_OBJECTS = "objects under each MonitoringOutputs[].S3Output.S3Uri"
+    MONITORING_OUTPUT_KEY = "the job output config's KmsKeyId"
+    MONITORING_VOLUME_KEY = "JobResources.ClusterConfig.VolumeKmsKeyId"
+    MONITORING_IMAGE_REPOSITORY = "the ECR repository of the app specification's ImageUri"
     PASSED_ROLE = "the role the request passes (RoleArn, ExecutionRoleArn)"
     TOPIC = "the TopicArn of the publish request"
     TOPIC_KEY = "the KmsMasterKeyId of that topic"
@@ -166,6 +187,39 @@ _MODEL_STAR = Source(
     'The cloudwatch and logs actions are applicable for "*" resources. [The scoped policy keeps cloudwatch:PutMetricData, '
     'the logs actions and ecr:GetAuthorizationToken on "*".]',
 )
+_PROCESSING_ROLE = Source(
+    "How to use SageMaker AI execution roles: CreateProcessingJob API: Execution Role Permissions",
+    f"{SAGEMAKER_ROLES}#sagemaker-roles-createprocessingjob-perms",
+    "Scope the s3:GetObject and s3:PutObject permissions to the objects that will be downloaded or uploaded in the "
+    "ProcessingInputs and ProcessingOutputConfig in a CreateProcessingJob request.",
+)
+_PROCESSING_LIST = Source(
+    _PROCESSING_ROLE.title,
+    _PROCESSING_ROLE.url,
+    "Scope the s3:ListBucket permission to a specific bucket that you specify as the ProcessingInputs in a CreateProcessingJob request.",
+)
+_PROCESSING_SSE_KMS = Source(
+    _PROCESSING_ROLE.title,
+    _PROCESSING_ROLE.url,
+    "If your input is encrypted using server-side encryption with an AWS KMS–managed key (SSE-KMS), add the following permissions: "
+    "kms:Decrypt",
+)
+_PROCESSING_VOLUME_KEY = Source(
+    _PROCESSING_ROLE.title,
+    _PROCESSING_ROLE.url,
+    "If you specify a volume KMS key in the resource configuration of your processing job, add the following permissions: kms:CreateGrant",
+)
+_PROCESSING_ECR = Source(
+    _PROCESSING_ROLE.title,
+    _PROCESSING_ROLE.url,
+    "Scope Amazon ECR permissions to the registry path (AppSpecification.ImageUri) that you specify in a CreateProcessingJob request.",
+)
+_PROCESSING_STAR = Source(
+    _PROCESSING_ROLE.title,
+    _PROCESSING_ROLE.url,
+    'The cloudwatch and logs actions are applicable for "*" resources. [The scoped policy keeps the logs actions and '
+    'ecr:GetAuthorizationToken on "*".]',
+)
 _PASSING_ROLES = Source(
     "How to use SageMaker AI execution roles: Passing Roles",
     f"{SAGEMAKER_ROLES}#sagemaker-roles-pass-role",
@@ -213,6 +267,20 @@ _SFN_TRANSFORM_RULE = Source(
     _SFN_SAGEMAKER,
     '"Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"], "Resource": '
     '["arn:aws:events:[[region]]:[[accountId]]:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"]',
+)
+_SFN_PROCESSING = Source(
+    "IAM policies for Amazon SageMaker (AWS Step Functions Developer Guide): CreateProcessingJob, Run a Job (.sync)",
+    _SFN_SAGEMAKER,
+    '"Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"], "Resource": '
+    '["arn:aws:sagemaker:[[region]]:[[accountId]]:processing-job/[[processingJobName]]*"]',
+)
+_SFN_PROCESSING_TAGS = Source(_SFN_PROCESSING.title, _SFN_SAGEMAKER, _SFN_TRAINING_TAGS.quote)
+_SFN_PROCESSING_PASS = Source(_SFN_PROCESSING.title, _SFN_SAGEMAKER, _SFN_TRAINING_PASS.quote)
+_SFN_PROCESSING_RULE = Source(
+    _SFN_PROCESSING.title,
+    _SFN_SAGEMAKER,
+    '"Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"], "Resource": '
+    '["arn:aws:events:[[region]]:[[accountId]]:rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"]',
 )
 _SNS_ENCRYPTED_PUBLISH = Source(
     "Managing Amazon SNS encryption keys and costs: Allow a user to send messages to a topic with SSE",
@@ -276,6 +344,96 @@ ROLE_NEEDS: tuple[RoleNeed, ...] = (
         "training-job/logs", Grantee.TRAINING_JOB_ROLE, _LOG_ACTIONS, Target.TRAINING_LOG_GROUP, _TRAINING_STAR, also=(_SAGEMAKER_LOGS,)
     ),
     RoleNeed("training-job/metrics", Grantee.TRAINING_JOB_ROLE, ("cloudwatch:PutMetricData",), Target.ANY, _TRAINING_STAR),
+    # The role SageMaker assumes to run a processing job (the data-quality baseline).
+    RoleNeed(
+        "processing-job/read-input", Grantee.PROCESSING_JOB_ROLE, ("s3:GetObject",), Target.PROCESSING_INPUT_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "processing-job/list-input-buckets",
+        Grantee.PROCESSING_JOB_ROLE,
+        ("s3:ListBucket",),
+        Target.PROCESSING_INPUT_BUCKETS,
+        _PROCESSING_LIST,
+    ),
+    RoleNeed(
+        "processing-job/write-output", Grantee.PROCESSING_JOB_ROLE, ("s3:PutObject",), Target.PROCESSING_OUTPUT_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "processing-job/decrypt-input",
+        Grantee.PROCESSING_JOB_ROLE,
+        ("kms:Decrypt",),
+        Target.PROCESSING_INPUT_BUCKET_KEYS,
+        _PROCESSING_SSE_KMS,
+    ),
+    RoleNeed(
+        "processing-job/upload-output-with-key",
+        Grantee.PROCESSING_JOB_ROLE,
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        Target.PROCESSING_OUTPUT_KEY,
+        _SSE_KMS_UPLOAD,
+    ),
+    RoleNeed(
+        "processing-job/volume-key-grant",
+        Grantee.PROCESSING_JOB_ROLE,
+        ("kms:CreateGrant",),
+        Target.PROCESSING_VOLUME_KEY,
+        _PROCESSING_VOLUME_KEY,
+        also=(_KMS_GRANT_FOR_AWS_RESOURCE,),
+        required_condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    ),
+    RoleNeed("processing-job/pull-image", Grantee.PROCESSING_JOB_ROLE, _ECR_PULL, Target.PROCESSING_IMAGE_REPOSITORY, _PROCESSING_ECR),
+    RoleNeed("processing-job/registry-token", Grantee.PROCESSING_JOB_ROLE, ("ecr:GetAuthorizationToken",), Target.ANY, _PROCESSING_STAR),
+    RoleNeed("processing-job/logs", Grantee.PROCESSING_JOB_ROLE, _LOG_ACTIONS, Target.PROCESSING_LOG_GROUP, _PROCESSING_STAR),
+    # The role SageMaker assumes for the processing jobs a monitoring schedule starts: a
+    # processing job's role (the guide's CreateProcessingJob section), with what the job reads
+    # named by the job definition and the endpoint it monitors.
+    RoleNeed(
+        "monitoring-job/read-baseline", Grantee.MONITORING_JOB_ROLE, ("s3:GetObject",), Target.MONITORING_BASELINE_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "monitoring-job/read-ground-truth",
+        Grantee.MONITORING_JOB_ROLE,
+        ("s3:GetObject",),
+        Target.MONITORING_GROUND_TRUTH_OBJECTS,
+        _PROCESSING_ROLE,
+    ),
+    RoleNeed(
+        "monitoring-job/read-captured-requests",
+        Grantee.MONITORING_JOB_ROLE,
+        ("s3:GetObject",),
+        Target.MONITORING_CAPTURED_OBJECTS,
+        _PROCESSING_ROLE,
+    ),
+    RoleNeed(
+        "monitoring-job/decrypt-captured-requests",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:Decrypt",),
+        Target.MONITORING_CAPTURE_KEY,
+        _PROCESSING_SSE_KMS,
+    ),
+    RoleNeed(
+        "monitoring-job/write-reports", Grantee.MONITORING_JOB_ROLE, ("s3:PutObject",), Target.MONITORING_OUTPUT_OBJECTS, _PROCESSING_ROLE
+    ),
+    RoleNeed(
+        "monitoring-job/upload-reports-with-key",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        Target.MONITORING_OUTPUT_KEY,
+        _SSE_KMS_UPLOAD,
+    ),
+    RoleNeed(
+        "monitoring-job/volume-key-grant",
+        Grantee.MONITORING_JOB_ROLE,
+        ("kms:CreateGrant",),
+        Target.MONITORING_VOLUME_KEY,
+        _PROCESSING_VOLUME_KEY,
+        also=(_KMS_GRANT_FOR_AWS_RESOURCE,),
+        required_condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    ),
+    RoleNeed("monitoring-job/pull-image", Grantee.MONITORING_JOB_ROLE, _ECR_PULL, Target.MONITORING_IMAGE_REPOSITORY, _PROCESSING_ECR),
+    RoleNeed("monitoring-job/registry-token", Grantee.MONITORING_JOB_ROLE, ("ecr:GetAuthorizationToken",), Target.ANY, _PROCESSING_STAR),
+    RoleNeed("monitoring-job/logs", Grantee.MONITORING_JOB_ROLE, _LOG_ACTIONS, Target.PROCESSING_LOG_GROUP, _PROCESSING_STAR),
+    RoleNeed("monitoring-job/metrics", Grantee.MONITORING_JOB_ROLE, ("cloudwatch:PutMetricData",), Target.ANY, _PROCESSING_STAR),
     # The role SageMaker assumes to host a model (endpoints, transform jobs).
     RoleNeed("model/read-model-data", Grantee.MODEL_ROLE, ("s3:GetObject",), Target.MODEL_DATA, _MODEL_ROLE),
     RoleNeed("model/pull-image", Grantee.MODEL_ROLE, _ECR_PULL, Target.MODEL_IMAGE_REPOSITORY, _MODEL_ECR),
@@ -346,6 +504,36 @@ ROLE_NEEDS: tuple[RoleNeed, ...] = (
         ("events:PutTargets", "events:PutRule", "events:DescribeRule"),
         Target.TRANSFORM_JOBS_RULE,
         _SFN_TRANSFORM_RULE,
+    ),
+    RoleNeed(
+        "state-machine/processing-job",
+        Grantee.PROCESSING_SYNC_CALLER,
+        ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"),
+        Target.PROCESSING_JOBS,
+        _SFN_PROCESSING,
+    ),
+    RoleNeed(
+        "state-machine/processing-job-tags",
+        Grantee.PROCESSING_SYNC_CALLER,
+        ("sagemaker:ListTags",),
+        Target.PROCESSING_JOBS,
+        _SFN_PROCESSING_TAGS,
+    ),
+    RoleNeed(
+        "state-machine/processing-job-pass-role",
+        Grantee.PROCESSING_SYNC_CALLER,
+        ("iam:PassRole",),
+        Target.PASSED_ROLE,
+        _SFN_PROCESSING_PASS,
+        also=(_PASSING_ROLES,),
+        context=_TO_SAGEMAKER,
+    ),
+    RoleNeed(
+        "state-machine/processing-job-events",
+        Grantee.PROCESSING_SYNC_CALLER,
+        ("events:PutTargets", "events:PutRule", "events:DescribeRule"),
+        Target.PROCESSING_JOBS_RULE,
+        _SFN_PROCESSING_RULE,
     ),
     RoleNeed(
         "state-machine/create-model-pass-role",

@@ -236,6 +236,7 @@ S3_KEY_LIMIT = Page(
 SYNC_RESULTS: Mapping[tuple[str, str], str] = {
     ("sagemaker", "CreateTrainingJob"): "DescribeTrainingJob",
     ("sagemaker", "CreateTransformJob"): "DescribeTransformJob",
+    ("sagemaker", "CreateProcessingJob"): "DescribeProcessingJob",
 }
 """What a ``.sync`` SageMaker task returns: the job's Describe* response once the job ends."""
 SYNC_RESULTS_SOURCE = Page(

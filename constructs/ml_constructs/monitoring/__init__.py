@@ -13,27 +13,33 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
-from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec
-from ml_constructs.monitoring.dashboard import api_rows, endpoint_rows, pipeline_rows, text_row
+from ml_constructs.monitoring.alarms import AlarmFactory, AlarmFactoryProps, AlarmSpec, alarm_name
+from ml_constructs.monitoring.dashboard import api_rows, data_quality_rows, endpoint_rows, model_quality_rows, pipeline_rows, text_row
 from ml_constructs.monitoring.metrics import (
     ApiMetrics,
+    DataQualityMetrics,
     EndpointMetrics,
+    ModelQualityMetrics,
     PipelineMetrics,
     ServiceIntegrationMetrics,
     milliseconds_to_microseconds,
 )
 
 __all__ = [
+    "DATA_DRIFT",
     "AlarmFactory",
     "AlarmSpec",
     "ApiMetrics",
     "ApiThresholds",
+    "DataQualityMetrics",
     "EndpointMetrics",
     "EndpointThresholds",
     "ModelMonitoring",
     "ModelMonitoringProps",
+    "ModelQualityMetrics",
     "PipelineMetrics",
     "ServiceIntegrationMetrics",
+    "alarm_name",
 ]
 
 
@@ -72,6 +78,8 @@ class ModelMonitoringProps:
 
 
 ENDPOINT_5XX = "endpoint-5xx-error-rate"
+DATA_DRIFT = "data-drift"
+"""The composite of the per-feature drift alarms: one notification, and what retraining listens to."""
 ENDPOINT_LATENCY = "endpoint-p99-model-latency"
 
 
@@ -256,5 +264,82 @@ class ModelMonitoring(Construct):
                 evaluation_periods=1,
                 datapoints_to_alarm=1,
                 missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+    def monitor_data_quality(self, metrics: DataQualityMetrics, threshold: float, missed_runs: int = 2) -> cloudwatch.CompositeAlarm:
+        """Per-feature drift alarms (members, silent) under one ``data-drift`` alarm that notifies,
+        and an alarm when the schedule stops reporting (failed runs, or no captured requests)."""
+        if not 0 < threshold <= 1:
+            raise ValueError(f"monitor_data_quality threshold: {threshold} must be in (0, 1] (drift is a distance between distributions)")
+        self.dashboard.add_widgets(
+            *text_row(
+                f"## Data quality of `{metrics.endpoint_name}`'s requests (schedule `{metrics.schedule_name}`, every "
+                f"{metrics.cadence_hours} h)\nViolations per run: `constraint_violations.json` in the schedule's report folder.",
+                2,
+            )
+        )
+        for row in data_quality_rows(metrics, threshold):
+            self.dashboard.add_widgets(*row)
+        members = [
+            self.alarms.add(
+                AlarmSpec(
+                    f"data-drift-feature-{index}",
+                    metrics.baseline_drift(index),
+                    threshold,
+                    f"Feature {index} (column {index + 1} of a request) of {metrics.endpoint_name}'s traffic drifted from the "
+                    f"served version's baseline by more than {threshold:g}.",
+                    "read the last run's constraint_violations.json.",
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    notify=False,
+                    runbook_entry=DATA_DRIFT,
+                )
+            )
+            for index in range(metrics.features)
+        ]
+        drift = self.alarms.add_composite(
+            DATA_DRIFT,
+            members,
+            f"The requests to {metrics.endpoint_name} stopped looking like the training data of the version it serves: at least "
+            f"one feature drifted by more than {threshold:g} from its baseline (the member alarm in ALARM says which).",
+            "read the last run's constraint_violations.json, then decide: a change upstream (fix the callers) or the world "
+            "changed (retrain on recent data).",
+        )
+        self.alarms.add(
+            AlarmSpec(
+                "data-quality-no-results",
+                metrics.runs_reported(),
+                1,
+                f"The data-quality schedule {metrics.schedule_name} published no result for {missed_runs} runs: its jobs fail, "
+                "or the endpoint captured no requests.",
+                "the schedule's last executions (FailureReason) in SageMaker, then the endpoint's invocations.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=missed_runs,
+                datapoints_to_alarm=missed_runs,
+                missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+        )
+        return drift
+
+    def monitor_model_quality(self, metrics: ModelQualityMetrics, min_auc: float | None) -> None:
+        """The model-quality row, and (with ``min_auc``) an alarm when a run's AUC is below it."""
+        self.dashboard.add_widgets(
+            *text_row(f"## Model quality of `{metrics.endpoint_name}` against the ground truth (schedule `{metrics.schedule_name}`)", 1)
+        )
+        for row in model_quality_rows(metrics):
+            self.dashboard.add_widgets(*row)
+        if min_auc is None:
+            return
+        self.alarms.add(
+            AlarmSpec(
+                "model-quality-auc",
+                metrics.metric("auc"),
+                min_auc,
+                f"The served model's AUC on labelled traffic fell below {min_auc:g} in the last model-quality run.",
+                "compare with data-drift and with the version's own validation AUC; retrain and promote if the data moved.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
             )
         )

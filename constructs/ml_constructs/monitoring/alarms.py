@@ -28,6 +28,10 @@ class AlarmSpec:
     evaluation_periods: int = 5
     datapoints_to_alarm: int = 3
     missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING
+    notify: bool = True
+    """False for members of a composite alarm that notifies for them (one message, not one per member)."""
+    runbook_entry: str | None = None
+    """The runbook entry the description links to (default: the slug's own)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
@@ -35,6 +39,11 @@ class AlarmSpec:
                 f"AlarmSpec {self.slug}: datapoints_to_alarm ({self.datapoints_to_alarm}) must be between 1 and "
                 f"evaluation_periods ({self.evaluation_periods})"
             )
+
+
+def alarm_name(name_prefix: str, slug: str) -> str:
+    """What the factory names an alarm: known before the alarm exists, e.g. to a rule in another stack."""
+    return f"{name_prefix}-{slug}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class AlarmFactory(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
     def name_of(self, slug: str) -> str:
-        return f"{self.props.name_prefix}-{slug}"
+        return alarm_name(self.props.name_prefix, slug)
 
     def _description(self, meaning: str, first_step: str, slug: str) -> str:
         return f"{meaning} First: {first_step} Runbook: {self.props.runbook_url}#{slug}"
@@ -69,21 +78,22 @@ class AlarmFactory(Construct):
             raise ValueError(f"alarm {spec.slug!r} is defined twice")
         return {
             "alarm_name": self.name_of(spec.slug),
-            "alarm_description": self._description(spec.meaning, spec.first_step, spec.slug),
+            "alarm_description": self._description(spec.meaning, spec.first_step, spec.runbook_entry or spec.slug),
             "metric": spec.metric,
             "evaluation_periods": spec.evaluation_periods,
             "datapoints_to_alarm": spec.datapoints_to_alarm,
             "treat_missing_data": spec.missing_data,
         }
 
-    def _register(self, slug: str, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
-        self._notify(alarm)
+    def _register(self, slug: str, alarm: cloudwatch.Alarm, notify: bool = True) -> cloudwatch.Alarm:
+        if notify:
+            self._notify(alarm)
         self.alarms[slug] = alarm
         return alarm
 
     def add(self, spec: AlarmSpec) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(self, spec.slug, threshold=spec.threshold, comparison_operator=spec.comparison, **self._common(spec))
-        return self._register(spec.slug, alarm)
+        return self._register(spec.slug, alarm, spec.notify)
 
     def add_anomaly(self, spec: AlarmSpec, band_width: float) -> cloudwatch.Alarm:
         """Alarm when the metric leaves CloudWatch's anomaly-detection band (``threshold`` unused)."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from ml_constructs.monitoring.metrics import ApiMetrics, EndpointMetrics, PipelineMetrics, ServiceIntegrationMetrics
+from ml_constructs.monitoring.metrics import (
+    ApiMetrics,
+    DataQualityMetrics,
+    EndpointMetrics,
+    ModelQualityMetrics,
+    PipelineMetrics,
+    ServiceIntegrationMetrics,
+)
 
 Row = list[cloudwatch.IWidget]
 WIDTH = 24
@@ -86,3 +93,22 @@ def api_rows(metrics: ApiMetrics) -> list[Row]:
             _graph("Integration latency (ms)", [metrics.integration_latency(s) for s in latency], 12, "ms"),
         ],
     ]
+
+
+def data_quality_rows(metrics: DataQualityMetrics, threshold: float) -> list[Row]:
+    """Each feature's drift from the baseline, per monitoring run, against the alarm threshold; and
+    whether runs report at all."""
+    drift = cloudwatch.GraphWidget(
+        title=f"Feature drift from the baseline (per run; alarm above {threshold:g})",
+        left=[metrics.baseline_drift(i) for i in range(metrics.features)],
+        left_annotations=[cloudwatch.HorizontalAnnotation(value=threshold, label="drift threshold")],
+        width=16,
+        height=6,
+        left_y_axis=cloudwatch.YAxisProps(min=0, max=1, show_units=False),
+        legend_position=cloudwatch.LegendPosition.RIGHT,
+    )
+    return [[drift, _graph("Monitoring runs that reported", [metrics.runs_reported()], 8, "runs")]]
+
+
+def model_quality_rows(metrics: ModelQualityMetrics) -> list[Row]:
+    return [[_graph("Model quality per run (labelled traffic)", [metrics.metric(m) for m in ("auc", "f1", "accuracy")], 24, None, 1.0)]]

@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from ml_constructs.aws_facts.model_monitor import (
+    CSV_FEATURE_NAME,
+    DATA_METRICS_NAMESPACE,
+    DRIFT_METRIC,
+    ENDPOINT_DIMENSION,
+    MODEL_METRICS_NAMESPACE,
+    MODEL_QUALITY_METRICS,
+    SCHEDULE_DIMENSION,
+)
+
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 MICROSECONDS_PER_MILLISECOND = 1000
@@ -222,3 +232,57 @@ class ApiMetrics:
 
     def error_rate_4xx_percent(self) -> cloudwatch.MathExpression:
         return self.error_rate_percent(self.errors_4xx(), "errors4xx", "4XX rate (%)")
+
+
+@dataclass(frozen=True)
+class DataQualityMetrics:
+    """What a data-quality monitoring schedule publishes about an endpoint's requests, per feature
+    (``ml_constructs.aws_facts.model_monitor``): one value per monitoring run, so the period is the cadence."""
+
+    endpoint_name: str
+    schedule_name: str
+    features: int
+    """The model's features: the analyzer names them ``_c0`` … ``_c<features-1>``."""
+    cadence_hours: int = 1
+
+    def __post_init__(self) -> None:
+        if self.features < 1:
+            raise ValueError(f"DataQualityMetrics.features: {self.features} must be at least 1")
+
+    def baseline_drift(self, feature_index: int, statistic: str = "Maximum") -> cloudwatch.Metric:
+        """How far the feature's distribution is from the baseline's (0 to 1), per run."""
+        if not 0 <= feature_index < self.features:
+            raise ValueError(f"DataQualityMetrics.baseline_drift: feature {feature_index} is not one of 0..{self.features - 1}")
+        return cloudwatch.Metric(
+            namespace=DATA_METRICS_NAMESPACE,
+            metric_name=DRIFT_METRIC.format(feature=CSV_FEATURE_NAME.format(index=feature_index)),
+            dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
+            statistic=statistic,
+            period=Duration.hours(self.cadence_hours),
+            label=f"feature {feature_index} drift",
+        )
+
+    def runs_reported(self) -> cloudwatch.Metric:
+        """Runs that published results: every run that analyzed the captured requests reports the first feature."""
+        return self.baseline_drift(0, "SampleCount").with_(label="runs that reported")
+
+
+@dataclass(frozen=True)
+class ModelQualityMetrics:
+    """What a model-quality schedule publishes once labels arrive (binary classification), one value per run."""
+
+    endpoint_name: str
+    schedule_name: str
+    cadence_hours: int = 24
+
+    def metric(self, name: str) -> cloudwatch.Metric:
+        if name not in MODEL_QUALITY_METRICS:
+            raise ValueError(f"ModelQualityMetrics.metric: {name!r} is not one of {', '.join(MODEL_QUALITY_METRICS)}")
+        return cloudwatch.Metric(
+            namespace=MODEL_METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
+            statistic="Minimum",
+            period=Duration.hours(self.cadence_hours),
+            label=name,
+        )
