@@ -151,6 +151,7 @@ class EnvironmentStage(Stage):
                 retain_logs=config.data.retain,
                 data_quality=config.monitoring.data_quality,
                 model_quality=config.monitoring.model_quality,
+                resource_tags=config.tags,
                 **common("Inference"),
             )
             # The endpoint names its rollback alarms; they must exist before a deployment starts.

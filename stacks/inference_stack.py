@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
@@ -85,9 +86,11 @@ class InferenceStack(Stack):
         retain_logs: bool = True,
         data_quality: DataQualityMonitorConfig | None = None,
         model_quality: ModelQualityMonitorConfig | None = None,
+        resource_tags: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.resource_tags = dict(resource_tags or {})
         model = inference.model
         assert model is not None, "the stage creates this stack only when a model is configured"
 
@@ -259,6 +262,7 @@ class InferenceStack(Stack):
             "instance_type": config.instance_type,
             "volume_size_gb": config.volume_size_gb,
             "max_runtime_seconds": config.max_runtime_seconds,
+            "tags": tuple(sorted(self.resource_tags.items())),
         }
 
     def _schedule_after_endpoint(self, monitor: MonitorT, output_id: str, description: str) -> MonitorT:

@@ -230,3 +230,41 @@ def test_monitoring_resources_are_requests_sagemaker_accepts(synthesized: dict[s
                 assert bc.validate_shape(shape, request) == [], f"{environment.config.name} {logical_id}"
                 checked += 1
     assert checked == 6, "dev: two definitions and two schedules; prod: one of each"
+
+
+JOB_DEFINITION_TYPES = ("AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition")
+
+
+@pytest.mark.parametrize("resource_type", JOB_DEFINITION_TYPES)
+def test_every_property_of_a_job_definition_is_create_only_so_its_name_follows_them(resource_type: str) -> None:
+    """Why the name is made of the contents, tags included: CloudFormation's own resource schema."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("eu-west-1", resource_type).schema
+    assert "/properties/Tags" in schema["createOnlyProperties"]
+    assert schema["tagging"]["tagUpdatable"] is False
+    assert "/properties/JobDefinitionName" in schema["createOnlyProperties"]
+
+
+def test_a_tag_change_renames_the_job_definitions_so_cloudformation_can_replace_them(tmp_path: Path, dev: SynthesizedEnvironment) -> None:
+    config = dev.config.model_copy(update={"tags": {**dev.config.tags, "cost-center": "ml-platform-2"}})
+    retagged = synthesize([config], tmp_path)["dev"]["Inference"]
+    for resource_type in JOB_DEFINITION_TYPES:
+        (old,) = dev["Inference"].resources(resource_type).values()
+        (new,) = retagged.resources(resource_type).values()
+        assert old["Properties"]["Tags"] != new["Properties"]["Tags"]
+        assert old["Properties"]["JobDefinitionName"] != new["Properties"]["JobDefinitionName"]
+
+
+def test_each_schedule_waits_for_the_job_definition_it_names(environment: SynthesizedEnvironment) -> None:
+    stack = environment["Inference"]
+    definitions = {
+        resource["Properties"]["JobDefinitionName"]: logical_id
+        for resource_type in JOB_DEFINITION_TYPES
+        for logical_id, resource in stack.resources(resource_type).items()
+    }
+    schedules = stack.resources("AWS::SageMaker::MonitoringSchedule").values()
+    assert schedules
+    for schedule in schedules:
+        named = schedule["Properties"]["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+        assert definitions[named] in schedule["DependsOn"]

@@ -65,6 +65,8 @@ class MonitorProps:
     instance_type: str = "ml.m5.xlarge"
     volume_size_gb: int = 20
     max_runtime_seconds: int = 1800
+    tags: tuple[tuple[str, str], ...] = ()
+    """The tags the stage gives every resource: part of the job definition's name (see below)."""
 
     def _check(self, kind: MonitoringType, prefixes: tuple[str, ...]) -> None:
         schedule_expression(self.cadence_hours)  # raises on a cadence SageMaker does not offer
@@ -108,8 +110,15 @@ class _Monitor(Construct):
     def _job_definition_name(props: MonitorProps, settings: tuple[str, ...]) -> str:
         """Named after what it holds: any change (a new baseline, above all) is a new name, so that
         CloudFormation can create the replacement before it deletes the old one, which the
-        schedule still names until it moves. CloudFormation gives no name attribute to read."""
+        schedule still names until it moves. CloudFormation gives no name attribute to read.
+
+        Every property of a monitoring job definition is create-only, its tags included (the
+        CloudFormation resource schemas: ``createOnlyProperties``, ``tagUpdatable`` false), and
+        CloudFormation cannot replace a resource that keeps its custom name: so the tags are part
+        of the name too. The role and the key are this environment's own and keep their ARNs.
+        """
         common = (
+            *(f"tag:{key}={value}" for key, value in sorted(props.tags)),
             props.analyzer.uri,
             props.capture_prefix,
             props.report_prefix,
@@ -159,7 +168,7 @@ class _Monitor(Construct):
     def _schedule(self, props: MonitorProps, job_definition: Any) -> sagemaker.CfnMonitoringSchedule:
         # The role's policy must be in place before SageMaker checks what it can read.
         job_definition.node.add_dependency(self.role.role)
-        return sagemaker.CfnMonitoringSchedule(
+        schedule = sagemaker.CfnMonitoringSchedule(
             self,
             "Schedule",
             monitoring_schedule_name=props.schedule_name,
@@ -172,6 +181,10 @@ class _Monitor(Construct):
                 ),
             ),
         )
+        # The schedule names its job definition by a string, not a reference: without this,
+        # CloudFormation may create the schedule before the definition it names, or delete both at once.
+        schedule.add_resource_dependency(job_definition)
+        return schedule
 
     @property
     def schedule_arn(self) -> str:
