@@ -105,7 +105,7 @@ class TrainingStack(Stack):
             ),
         )
         baseline = self._baseline(
-            prefix, training, training_data, model_artifacts, encryption_key, registry_account, repository, training_image
+            prefix, training, training_data, model_artifacts, encryption_key, registry_account, repository, training_image, pipeline_tags
         )
         hyperparameters = {name: str(value) for name, value in training.hyperparameters.model_dump().items()}
         self.pipeline = TrainingPipeline(
@@ -194,6 +194,7 @@ class TrainingStack(Stack):
         training_registry: str,
         training_repository: str,
         training_image: str,
+        pipeline_tags: dict[str, str],
     ) -> DataQualityBaseline:
         """The two processing jobs of each version's baseline, with a role of their own: they
         read the training data and write only the version's baseline/ folder."""
@@ -230,6 +231,6 @@ class TrainingStack(Stack):
                 model_artifacts=model_artifacts,
                 encryption_key=encryption_key,
                 output_prefix=TRAINING_JOBS_PREFIX,
-                tags={"pipeline": f"{prefix}-training"},
+                tags=pipeline_tags,
             )
         )

@@ -815,25 +815,35 @@ def _states(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, A
                 yield from _states(state[key])
 
 
+def _input_objects(env: Environment, uris: Iterable[tuple[str, str, bool]], member: str) -> tuple[Required, ...]:
+    """A job's reads under each input URI (``member`` names the request member in the finding)."""
+    return tuple(
+        Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", False, f"{member} s3://{bucket}/{key}{'…' if dynamic else ''}")
+        for bucket, key, dynamic in uris
+    )
+
+
+def _input_buckets(env: Environment, uris: Iterable[tuple[str, str, bool]], member: str) -> tuple[Required, ...]:
+    """The listing of each input URI's bucket, limited to its prefix when the prefix is known at synth."""
+    return tuple(
+        Required(
+            f"arn:{env.partition}:s3:::{bucket}",
+            True,
+            f"{member} s3://{bucket}/{key}{'…' if dynamic else ''}",
+            {} if dynamic else {"s3:prefix": key},
+        )
+        for bucket, key, dynamic in uris
+    )
+
+
 def _training_job(template: Template, request: Mapping[str, Any]) -> dict[Target, tuple[Required, ...]]:
     env = template.env
     channels = _s3_uris(request.get("InputDataConfig", []))
     output = request.get("OutputDataConfig", {})
     outputs = _s3_uris(output.get("S3OutputPath", ""))
     return {
-        Target.INPUT_OBJECTS: tuple(
-            Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", False, f"InputDataConfig s3://{bucket}/{key}{'…' if dynamic else ''}")
-            for bucket, key, dynamic in channels
-        ),
-        Target.INPUT_BUCKETS: tuple(
-            Required(
-                f"arn:{env.partition}:s3:::{bucket}",
-                True,
-                f"InputDataConfig s3://{bucket}/{key}{'…' if dynamic else ''}",
-                {} if dynamic else {"s3:prefix": key},
-            )
-            for bucket, key, dynamic in channels
-        ),
+        Target.INPUT_OBJECTS: _input_objects(env, channels, "InputDataConfig"),
+        Target.INPUT_BUCKETS: _input_buckets(env, channels, "InputDataConfig"),
         Target.INPUT_BUCKET_KEYS: _bucket_keys(template, (bucket for bucket, _, _ in channels)),
         # SageMaker writes under <S3OutputPath><TrainingJobName>/output/: with a job name known only
         # at run time, a grant on the job folders (not on the whole path) is what the job needs.
@@ -860,19 +870,8 @@ def _processing_job(template: Template, request: Mapping[str, Any]) -> dict[Targ
     output = request.get("ProcessingOutputConfig", {})
     outputs = _s3_uris([item.get("S3Output", {}).get("S3Uri", "") for item in output.get("Outputs", [])])
     return {
-        Target.PROCESSING_INPUT_OBJECTS: tuple(
-            Required(f"arn:{env.partition}:s3:::{bucket}/{key}*", False, f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}")
-            for bucket, key, dynamic in inputs
-        ),
-        Target.PROCESSING_INPUT_BUCKETS: tuple(
-            Required(
-                f"arn:{env.partition}:s3:::{bucket}",
-                True,
-                f"ProcessingInputs s3://{bucket}/{key}{'…' if dynamic else ''}",
-                {} if dynamic else {"s3:prefix": key},
-            )
-            for bucket, key, dynamic in inputs
-        ),
+        Target.PROCESSING_INPUT_OBJECTS: _input_objects(env, inputs, "ProcessingInputs"),
+        Target.PROCESSING_INPUT_BUCKETS: _input_buckets(env, inputs, "ProcessingInputs"),
         Target.PROCESSING_INPUT_BUCKET_KEYS: _bucket_keys(template, (bucket for bucket, _, _ in inputs)),
         Target.PROCESSING_OUTPUT_OBJECTS: tuple(
             Required(
