@@ -13,7 +13,7 @@ Three parts:
 - **Simulation.** :func:`simulate` walks a JSONata-mode definition from ``StartAt`` the way Step
   Functions runs it (``Arguments``, ``Assign``, ``Output``, ``Choice`` conditions, ``Catch``),
   evaluating every ``{% %}`` with the real ``jsonata`` package, so requests are checked with the
-  variables a run really carries. Runs advance in lockstep: one node process per round, for all
+  variables a run really carries. Runs advance in lockstep: one batch per round, for all
   runs of all state machines at once.
 """
 
@@ -23,6 +23,7 @@ import html
 import json
 import re
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -757,45 +758,41 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-class Evaluators:
-    """node processes running the project's evaluator (tests/support/evaluate_jsonata.mjs), one per batch.
-
-    The next process is started while the current batch runs: loading node and jsonata is most of
-    a small batch's time, and a simulation evaluates one batch per round.
-    """
+class Evaluator:
+    """One node process running the project's evaluator (tests/support/evaluate_jsonata.mjs) for
+    the whole test process, a batch per line: starting node and loading jsonata costs more than
+    most batches, and a simulation evaluates one batch per round."""
 
     def __init__(self) -> None:
-        self._spare: subprocess.Popen[str] | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall node
 
-    def _start(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            ["node", str(EVALUATOR)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=PROJECT_DIR,
-        )
-
-    def run(self, payload: str, *, more: bool) -> str:
-        process = self._spare or self._start()
-        self._spare = self._start() if more else None
-        stdout, stderr = process.communicate(payload, timeout=300)
-        if process.returncode != 0:
-            raise ContractError(f"the JSONata evaluator failed ({process.returncode}): {stderr}")
-        return stdout
-
-    def close(self) -> None:
-        if self._spare is not None:
-            self._spare.kill()
-            self._spare.communicate()
-            self._spare = None
+    def run(self, payload: str) -> str:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                ["node", str(EVALUATOR)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                cwd=PROJECT_DIR,
+            )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(payload + "\n")  # json.dumps escapes newlines: one line per batch
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            self._process.wait()
+            self._stderr.seek(0)
+            raise ContractError(f"the JSONata evaluator failed ({self._process.returncode}): {self._stderr.read()[-2000:]}")
+        return line
 
 
-def evaluate_expressions(
-    items: Sequence[tuple[str, Mapping[str, Any]]], evaluators: Evaluators | None = None, *, more: bool = False
-) -> list[Any]:
-    """Each ``(template, variables)`` evaluated by the real jsonata package, in one node process.
+EVALUATOR_PROCESS = Evaluator()
+
+
+def evaluate_expressions(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Any]:
+    """Each ``(template, variables)`` evaluated by the real jsonata package, in one batch.
 
     Returns the value, :data:`Undefined`, or a :class:`JsonataError` for each; identical items
     are evaluated once.
@@ -805,9 +802,7 @@ def evaluate_expressions(
     keys = [(template, json.dumps(variables, sort_keys=True)) for template, variables in items]
     unique = list(dict.fromkeys(keys))
     payload = "[" + ",".join(f'{{"expression":{json.dumps(t[2:-2].strip())},"bindings":{b}}}' for t, b in unique) + "]"
-    if evaluators is None:
-        evaluators = Evaluators()
-    stdout = evaluators.run(payload, more=more)
+    stdout = EVALUATOR_PROCESS.run(payload)
     outcomes = {}
     for key, outcome in zip(unique, json.loads(stdout), strict=True):
         if "error" in outcome:
@@ -1076,14 +1071,10 @@ def simulate(runs: Sequence[Run], respond: Responder) -> None:
 
     for run in runs:
         advance(run, None)
-    evaluators = Evaluators()
-    try:
-        while pending:
-            batch = list(pending.values())
-            values = evaluate_expressions([item for _, items in batch for item in items], evaluators, more=True)
-            offset = 0
-            for run, items in batch:
-                chunk, offset = values[offset : offset + len(items)], offset + len(items)
-                advance(run, chunk)
-    finally:
-        evaluators.close()
+    while pending:
+        batch = list(pending.values())
+        values = evaluate_expressions([item for _, items in batch for item in items])
+        offset = 0
+        for run, items in batch:
+            chunk, offset = values[offset : offset + len(items)], offset + len(items)
+            advance(run, chunk)

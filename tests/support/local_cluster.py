@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -50,14 +51,30 @@ def host_environment(root: Path, extra: Mapping[str, str] | None = None) -> dict
     )
 
 
-def run_cluster(roots: Sequence[Path], args: Sequence[str], *, timeout: float = 120) -> list[subprocess.CompletedProcess[str]]:
-    """Start one train.py per host at once, as SageMaker starts the containers; wait for all.
+def listening(port: int) -> bool:
+    """Whether something listens on ``port`` (IPv4), read from the kernel's table: connecting to
+    find out would hand XGBoost's tracker a client that never says who it is."""
+    table = Path("/proc/net/tcp")
+    if not table.exists():
+        return True  # not Linux: the hosts fall back on XGBoost's retries
+    return any(f":{port:04X} " in line and line.split()[3] == "0A" for line in table.read_text().splitlines()[1:])
 
+
+def run_cluster(roots: Sequence[Path], args: Sequence[str], *, timeout: float = 120) -> list[subprocess.CompletedProcess[str]]:
+    """Start one train.py per host, as SageMaker starts the containers; wait for all.
+
+    The first host starts first, and the others once its tracker listens: a host that asks too
+    early waits out XGBoost's retry backoff (2 s, then 4 s, ...), which is slow, not wrong (the
+    toolkit test, tests/test_distributed_training_stack.py, starts its hosts all at once).
     ``{root}`` in an argument is the host's own folder (e.g. ``--checkpoint-dir {root}/checkpoints``)."""
     hosts = loopback_hosts(len(roots))
-    port = str(free_port())
+    port = free_port()
     processes = []
     for index, (name, root) in enumerate(zip(hosts, roots, strict=True)):
+        if index == 1:
+            deadline = time.monotonic() + 30
+            while not listening(port) and processes[0].poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
         if index == len(hosts) - 1:
             config = root / "input" / "config"
             config.mkdir(parents=True, exist_ok=True)
@@ -65,7 +82,7 @@ def run_cluster(roots: Sequence[Path], args: Sequence[str], *, timeout: float = 
             env = host_environment(root)
         else:
             env = host_environment(root, {"SM_HOSTS": json.dumps(list(hosts)), "SM_CURRENT_HOST": name})
-        command = [sys.executable, str(SCRIPT), *(a.replace("{root}", str(root)) for a in args), "--tracker-port", port]
+        command = [sys.executable, str(SCRIPT), *(a.replace("{root}", str(root)) for a in args), "--tracker-port", str(port)]
         processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
     for process in processes:
