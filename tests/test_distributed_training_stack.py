@@ -19,7 +19,7 @@ from config import load_environment
 from tests.conftest import SynthesizedEnvironment, read_environments, shared_assembly
 from tests.support import botocore_contracts as bc
 from tests.support.asl import definition_of, evaluate, validate
-from tests.support.local_cluster import loopback_hosts
+from tests.support.local_cluster import free_port, loopback_hosts
 from tests.support.training_toolkit import (
     ToolkitRun,
     asset_objects,
@@ -130,8 +130,13 @@ def test_one_instance_keeps_the_replicated_layout(dev: SynthesizedEnvironment) -
 def toolkit_cluster(sharded: SynthesizedEnvironment, tmp_path_factory: pytest.TempPathFactory) -> list[ToolkitRun]:
     """The synthesized 3-instance job, each host's tree as SageMaker writes it, run by the image's
     toolkit at once. Hosts are named by loopback addresses so they resolve here; they share this
-    machine's loopback (no network namespace each), PIP_NO_INDEX keeps pip offline."""
+    machine's loopback (no network namespace each), PIP_NO_INDEX keeps pip offline.
+
+    The tracker gets a free port (``tracker-port``), not its default 9099: each job has fresh
+    instances, but this machine may still hold 9099 from a run a minute ago (TIME_WAIT), and a
+    tracker that cannot bind leaves the other hosts retrying for an hour."""
     request = training_job_request(sharded, dataset=DATASET)
+    request = request | {"HyperParameters": request["HyperParameters"] | {"tracker-port": str(free_port())}}
     channels = breast_cancer_channels()
     (bucket,) = {
         split_s3_uri(c["DataSource"]["S3DataSource"]["S3Uri"])[0] for c in request["InputDataConfig"] if c["ChannelName"] != "code"
@@ -145,7 +150,7 @@ def toolkit_cluster(sharded: SynthesizedEnvironment, tmp_path_factory: pytest.Te
         for i, h in enumerate(hosts)
     ]
     with ThreadPoolExecutor(INSTANCES) as pool:
-        return list(pool.map(lambda tree: run_toolkit(request, tree, isolated=False), trees))
+        return list(pool.map(lambda tree: run_toolkit(request, tree, isolated=False, cores=1), trees))
 
 
 def test_three_toolkits_train_one_model_and_only_the_first_host_reports(toolkit_cluster: list[ToolkitRun]) -> None:

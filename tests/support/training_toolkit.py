@@ -356,6 +356,7 @@ def run_toolkit(
     pip_no_index: bool = True,
     timeout: int = 300,
     isolated: bool = True,
+    cores: int | None = None,
 ) -> ToolkitRun:
     """Start the image's ``train`` entry point on the tree at ``base`` and wait for it.
 
@@ -366,7 +367,10 @@ def run_toolkit(
     ``PIP_NO_INDEX=1`` (unless ``pip_no_index`` is false) makes pip give up on the unreachable
     index at once instead of retrying it; the request's ``Environment`` may still override it.
     ``isolated=False`` runs without a network namespace of its own: the hosts of a multi-instance
-    job on this machine must reach each other over loopback.
+    job on this machine must reach each other over loopback. ``cores`` caps XGBoost's threads
+    (``OMP_NUM_THREADS``), for hosts that share this machine's cores where each instance of a job
+    has its own: three hosts each spinning a thread per core on two cores wait on each other at
+    every round's all-reduce, five times slower.
     """
     assert TOOLKIT_PYTHON.exists(), f"{TOOLKIT_VENV} is missing: run `make test` (or `make {TOOLKIT_VENV}/.toolkit-installed`)"
     python = job_interpreter(base.parent, next_pip=next_pip)
@@ -382,6 +386,7 @@ def run_toolkit(
         **IMAGE_ENVIRONMENT,
         "TRAINING_JOB_NAME": request["TrainingJobName"],
         **(request.get("Environment", {}) if environment is None else environment),
+        **({"OMP_NUM_THREADS": str(cores)} if cores else {}),
     }
     started = time.monotonic()
     result = subprocess.run(
