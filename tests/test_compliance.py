@@ -9,15 +9,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
-from cfnlint.api import ManualArgs, lint
 
 from tests.conftest import SynthesizedEnvironment, SynthesizedStack, all_stacks
-
-# cfn-lint findings we accept, each with the reason (errors are never ignored).
-IGNORED_CFN_LINT_RULES: dict[str, str] = {
-    "W3005": "aws-cdk-lib's StateMachine adds DependsOn on its role next to the GetAtt that already orders them; "
-    "redundant, not wrong, and not ours to change in generated output.",
-}
+from tests.support.cfn_lint import lint_template
 
 
 def validation_report(synthesized: dict[str, SynthesizedEnvironment]) -> dict:
@@ -59,10 +53,7 @@ def stack_ids(synthesized_stack: SynthesizedStack) -> str:
 def test_cfn_lint_finds_no_error_or_warning(synthesized: dict[str, SynthesizedEnvironment]) -> None:
     problems = []
     for stack in all_stacks(synthesized):
-        matches = lint(
-            json.dumps(stack.template),
-            config=ManualArgs(regions=[synthesized[stack.environment].config.region], ignore_checks=list(IGNORED_CFN_LINT_RULES)),
-        )
+        matches = lint_template(stack.template, synthesized[stack.environment].config.region)
         problems += [
             f"{stack_ids(stack)}: {m.rule.id} {m.message} at {'/'.join(map(str, m.path))}" for m in matches if m.rule.id[0] in "EW"
         ]

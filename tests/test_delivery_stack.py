@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from config import load_delivery
-from tests.test_compliance import IGNORED_CFN_LINT_RULES
+from tests.support.cfn_lint import lint_template
 
 STACKS = ("Data", "Training", "BatchTransform", "Monitoring", "Inference")
 
@@ -136,7 +135,7 @@ def test_cdk_nag_passes_with_reasons_and_cfn_lint_is_clean(delivery: tuple[dict[
     for plugin in report["pluginReports"]:
         assert plugin["violations"] == [], plugin["pluginName"]
         assert all(len(s["reason"].split()) >= 6 for s in plugin["suppressedViolations"])
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["eu-west-1"], ignore_checks=list(IGNORED_CFN_LINT_RULES)))
+    matches = lint_template(template, "eu-west-1")
     problems = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id[0] in "EW"]
     assert [p for p in problems if p != PIPELINE_ROLE_ARN_STYLE] == []
 

@@ -23,7 +23,6 @@ import html
 import json
 import re
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -765,7 +764,6 @@ class Evaluator:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
-        self._stderr = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall node
 
     def run(self, payload: str) -> str:
         if self._process is None or self._process.poll() is not None:
@@ -773,18 +771,18 @@ class Evaluator:
                 ["node", str(EVALUATOR)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=self._stderr,
+                stderr=subprocess.PIPE,  # read when it fails: the evaluator writes nothing there otherwise
                 text=True,
                 cwd=PROJECT_DIR,
             )
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.write(payload + "\n")  # json.dumps escapes newlines: one line per batch
         self._process.stdin.flush()
         line = self._process.stdout.readline()
         if not line:
-            self._process.wait()
-            self._stderr.seek(0)
-            raise ContractError(f"the JSONata evaluator failed ({self._process.returncode}): {self._stderr.read()[-2000:]}")
+            _, stderr = self._process.communicate()
+            raise ContractError(f"the JSONata evaluator failed ({self._process.returncode}): {stderr[-2000:]}")
         return line
 
 
