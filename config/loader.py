@@ -99,8 +99,12 @@ def _validated(model: type[ModelT], path: Path, raw: dict[str, Any]) -> ModelT:
         raise ConfigError(_describe(path, model, error)) from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys without a word; a repeated key is a mistake here."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML keeps the last of two equal keys without a word; a repeated key is a mistake here.
+
+    libyaml's parser when PyYAML has it (its wheels do): the pure-Python one is most of the
+    time of loading a config, which every synth and many tests do.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Mark] = {}

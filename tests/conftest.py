@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 ENVIRONMENTS = available_environments()
 
 
+def _one_botocore_loader_per_process() -> None:
+    """Every botocore session reads the service models it uses from JSON again (SageMaker's is
+    megabytes), and moto starts each mock with a new default session: in tests that create
+    clients under moto, decoding the same models was most of the time. One loader serves every
+    session of the test process; what it returns is the same data."""
+    import botocore.loaders
+    import botocore.session
+
+    loader = botocore.loaders.create_loader()
+
+    def register_shared_loader(session: botocore.session.Session) -> None:
+        session._components.lazy_register_component("data_loader", lambda: loader)
+
+    botocore.session.Session._register_data_loader = register_shared_loader  # type: ignore[method-assign]
+
+
+_one_botocore_loader_per_process()
+
+
 @dataclass(frozen=True)
 class SynthesizedStack:
     environment: str
