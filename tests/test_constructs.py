@@ -127,3 +127,26 @@ def test_autoscaling_bounds(stack: cdk.Stack) -> None:
 
 def test_serverless_variant_has_no_instance_type() -> None:
     assert not hasattr(ServerlessVariant(), "instance_type")
+
+
+def test_the_token_check_agrees_with_cdks_own(stack: cdk.Stack) -> None:
+    """acknowledge_wildcard_resource tells tokens from literals without asking jsii: it must agree with Token.is_unresolved."""
+    from aws_cdk import aws_s3 as s3
+
+    from ml_constructs.nag import _is_token
+
+    bucket = s3.Bucket(stack, "Generated")
+    samples = [
+        bucket.bucket_arn,
+        f"{bucket.bucket_arn}/training/*",
+        cdk.Fn.join("", ["arn:aws:s3:::", bucket.bucket_name, "/*"]),
+        cdk.Fn.select(0, cdk.Fn.split(",", bucket.bucket_name)),
+        f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:root",
+        "arn:aws:s3:::mlops-dev-data-111111111111-eu-west-1/training/*",
+        "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/sagemaker/Endpoints/*:log-stream:*",
+        "${NotAToken}",
+        "",
+    ]
+    verdicts = [(_is_token(sample), cdk.Token.is_unresolved(sample)) for sample in samples]
+    assert all(ours == cdks for ours, cdks in verdicts), list(zip(samples, verdicts, strict=True))
+    assert [ours for ours, _ in verdicts].count(True) == 5

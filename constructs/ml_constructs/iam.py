@@ -89,7 +89,7 @@ class SageMakerExecutionRole(Construct):
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
-        return self.role.grant_principal
+        return self.role  # a Role is its own grant principal; no round trip to jsii for it
 
     def allow_metric_namespaces(self, patterns: Sequence[str]) -> None:
         """Publish metrics to namespaces matching ``patterns`` (``StringLike``), for containers whose

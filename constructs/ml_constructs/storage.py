@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -251,14 +252,13 @@ class SecureBucket(Construct):
         if within and (not within.endswith("/") or within.startswith("/")):
             raise ValueError(f"within {within!r} must be a folder pattern such as 'mlops-dev-*/output/'")
         objects = self.arn_for_objects(prefix + within)
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=[objects], conditions=self._in_own_account())
-        )
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects], conditions=self._in_own_account()))
         if isinstance(grantee, Construct):
             acknowledge_wildcard_resource(
                 grantee, objects, f"Object access is limited to the {prefix}{within} prefix of bucket {self.bucket_name}."
             )
-        grantee.grant_principal.add_to_principal_policy(
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[self.bucket_arn],
@@ -272,7 +272,11 @@ class SecureBucket(Construct):
         ``s3:ResourceAccount`` keeps them on this account's bucket (Amazon S3 User Guide, "Bucket
         policy examples using condition keys", restricting access to buckets an account owns,
         https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html)."""
-        return resource_account(Stack.of(self).account)
+        return resource_account(self._account)
+
+    @functools.cached_property
+    def _account(self) -> str:
+        return Stack.of(self).account
 
 
 def resource_account(account: str) -> dict[str, dict[str, str]]:

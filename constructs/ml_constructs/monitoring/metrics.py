@@ -9,6 +9,7 @@ Units worth knowing: ``ModelLatency`` and ``OverheadLatency`` are reported in mi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -23,6 +24,14 @@ from ml_constructs.aws_facts.model_monitor import (
     MODEL_QUALITY_METRICS,
     SCHEDULE_DIMENSION,
 )
+
+
+@functools.cache
+def minutes(count: int) -> Duration:
+    """One Duration per length: the dashboards and alarms build hundreds of metrics of a few
+    periods, and each new Duration is a round trip to jsii's Node process."""
+    return Duration.minutes(count)
+
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -49,7 +58,7 @@ class EndpointMetrics:
             metric_name=name,
             dimensions_map=self.dimensions,
             statistic=statistic,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
             label=label,
         )
 
@@ -71,7 +80,7 @@ class EndpointMetrics:
             expression=f"IF(invocations > 0, 100 * {errors_id} / invocations, 0)",
             using_metrics={errors_id: errors, "invocations": self.invocations()},
             label=label,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
     def error_rate_5xx_percent(self) -> cloudwatch.MathExpression:
@@ -111,7 +120,7 @@ class EndpointMetrics:
             expression="IF(perInstance > 0, invocations / perInstance, 0)",
             using_metrics={"invocations": self.invocations(), "perInstance": self.invocations_per_instance()},
             label="instances (from invocations)",
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
 
@@ -131,7 +140,7 @@ class PipelineMetrics:
             metric_name=name,
             dimensions_map={"StateMachineArn": self.state_machine_arn},
             statistic=statistic,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
     def started(self) -> cloudwatch.Metric:
@@ -159,7 +168,7 @@ class PipelineMetrics:
             expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
             using_metrics={"failed": self.failed(), "timedOut": self.timed_out(), "aborted": self.aborted()},
             label="unsuccessful executions",
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
 
@@ -178,7 +187,7 @@ class ServiceIntegrationMetrics:
             metric_name="ServiceIntegrationRunTime",
             dimensions_map={"ServiceIntegrationResourceArn": self.resource_arn},
             statistic=statistic,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
 
@@ -199,7 +208,7 @@ class ApiMetrics:
             metric_name=name,
             dimensions_map={"ApiName": self.api_name, "Stage": self.stage},
             statistic=statistic,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
             label=label,
         )
 
@@ -224,7 +233,7 @@ class ApiMetrics:
             expression=f"IF(requests > 0, 100 * {errors_id} / requests, 0)",
             using_metrics={errors_id: errors, "requests": self.requests()},
             label=label,
-            period=Duration.minutes(self.period_minutes),
+            period=minutes(self.period_minutes),
         )
 
     def error_rate_5xx_percent(self) -> cloudwatch.MathExpression:
@@ -258,7 +267,7 @@ class DataQualityMetrics:
             metric_name=DRIFT_METRIC.format(feature=CSV_FEATURE_NAME.format(index=feature_index)),
             dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
             statistic=statistic,
-            period=Duration.hours(self.cadence_hours),
+            period=minutes(60 * self.cadence_hours),
             label=f"feature {feature_index} drift",
         )
 
@@ -283,6 +292,6 @@ class ModelQualityMetrics:
             metric_name=name,
             dimensions_map={ENDPOINT_DIMENSION: self.endpoint_name, SCHEDULE_DIMENSION: self.schedule_name},
             statistic="Minimum",
-            period=Duration.hours(self.cadence_hours),
+            period=minutes(60 * self.cadence_hours),
             label=name,
         )
