@@ -91,9 +91,12 @@ synth-delivery: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(CDK) synth --quiet --context delivery=true
 	@echo "Synthesized the delivery pipeline into cdk.out/"
 
-# One worker per core; a worker that runs out of tests takes some from another (the slow
-# integration tests vary from 5 s to 30 s). tests/conftest.py shares each synthesized app.
-PYTEST_PARALLEL := -n auto --dist worksteal
+# One worker per core, each given whole test modules in collection order (tests/conftest.py
+# puts the slowest first): a module's fixtures (a training run, a moto setup) then run once, not
+# once per worker that gets one of its tests, which cost a sixth of the suite's CPU with tests
+# spread one by one (`--dist worksteal`). xdist's default order, most tests first, would start
+# the slowest module, which has two tests, last. tests/conftest.py shares each synthesized app.
+PYTEST_PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) $(CHECKOV_STAMP)
 	$(PY) -m pytest $(PYTEST_PARALLEL)

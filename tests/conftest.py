@@ -27,20 +27,45 @@ if TYPE_CHECKING:
 
 ENVIRONMENTS = available_environments()
 
+# The slowest modules, slowest first (seconds on one process, `pytest --durations=0`). `make test`
+# gives each worker whole modules (`--dist loadfile`: a module's fixtures run once, in one
+# worker) in collection order: starting these first keeps a long module from running alone at
+# the end. A module missing here only runs later; nothing is skipped.
+SLOWEST_MODULES = (
+    "test_local_deploy.py",  # 18 s: two environments deployed, updated and destroyed on moto
+    "test_checkov.py",  # 11 s: both apps synthesized (every later module reads them), then checkov
+    "test_training_container.py",  # 10 s: the image's toolkit trains, pip installs offline
+    "test_distributed_training.py",  # 7 s: three hosts train together, twice
+    "test_compliance.py",  # 6 s: cfn-lint over every template, a stack synthesized with a finding
+    "test_distributed_training_stack.py",  # 6 s: three toolkits train from the synthesized job
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: position for position, name in enumerate(SLOWEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
 
 def _one_botocore_loader_per_process() -> None:
     """Every botocore session reads the service models it uses from JSON again (SageMaker's is
     megabytes), and moto starts each mock with a new default session: in tests that create
-    clients under moto, decoding the same models was most of the time. One loader serves every
-    session of the test process; what it returns is the same data."""
+    clients under moto, decoding the same models was most of the time. The SageMaker SDK's image
+    lookup makes a loader of its own on every call to read botocore's endpoints (40 ms a region).
+    One loader serves every session and every default `create_loader()` of the test process;
+    what it returns is the same data."""
     import botocore.loaders
     import botocore.session
 
-    loader = botocore.loaders.create_loader()
+    create_loader = botocore.loaders.create_loader
+    loader = create_loader()
+
+    def shared_or_new_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return loader if search_path_string is None else create_loader(search_path_string)
 
     def register_shared_loader(session: botocore.session.Session) -> None:
         session._components.lazy_register_component("data_loader", lambda: loader)
 
+    botocore.loaders.create_loader = shared_or_new_loader  # type: ignore[assignment]
     botocore.session.Session._register_data_loader = register_shared_loader  # type: ignore[method-assign]
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 from ml_constructs.baseline import FEATURES_SCRIPT, PROCESSING_DIR
 from ml_constructs.images import model_monitor_image
@@ -42,6 +41,8 @@ def run_features_job(request: dict[str, Any], channel: Path, output: Path) -> su
 def write_training_channel(folder: Path) -> list[list[str]]:
     """The breast cancer data in the training layout (label first, no header), in two files and
     with a marker and a hidden file beside them; returns the rows as written."""
+    from sklearn.datasets import load_breast_cancer  # on first use, not when each worker collects
+
     features, labels = load_breast_cancer(return_X_y=True)
     rows = [[str(int(label)), *(f"{value:.6g}" for value in row)] for label, row in zip(labels, features, strict=True)]
     rows[3][5] = ""  # a missing value stays an empty cell
