@@ -149,6 +149,23 @@ def test_definition_is_valid_asl(training: SynthesizedStack) -> None:
     assert validate(definition_of(training.resource("AWS::StepFunctions::StateMachine"))) == []
 
 
+def test_the_validator_refuses_a_broken_definition(dev_definition: dict[str, Any]) -> None:
+    """What the check above relies on: a dangling transition and a JSONata syntax error are found."""
+    dangling = json.loads(json.dumps(dev_definition))
+    dangling["States"][dangling["StartAt"]]["Next"] = "NoSuchState"
+    (findings,) = validate(dangling)
+    assert "MISSING_TRANSITION_TARGET" in findings, findings
+    assert "NoSuchState" in findings, findings
+
+    unparsable = json.loads(json.dumps(dev_definition))
+    task = next(state for state in unparsable["States"].values() if state["Type"] == "Task" and "Arguments" in state)
+    task["Arguments"] = "{% $states.input %}"
+    assert validate(unparsable) == []
+    task["Arguments"] = "{% $states.input. %}"
+    (findings,) = validate(unparsable)
+    assert "/Arguments is invalid" in findings, findings
+
+
 def test_every_task_retries_throttling_and_catches_into_the_failure_notification(dev_definition: dict[str, Any]) -> None:
     tasks = {name: state for name, state in dev_definition["States"].items() if state["Type"] == "Task"}
     assert set(tasks) == {
