@@ -27,17 +27,19 @@ if TYPE_CHECKING:
 
 ENVIRONMENTS = available_environments()
 
-# The slowest modules, slowest first (seconds on one process, `pytest --durations=0`). `make test`
-# gives each worker whole modules (`--dist loadfile`: a module's fixtures run once, in one
-# worker) in collection order: starting these first keeps a long module from running alone at
-# the end. A module missing here only runs later; nothing is skipped.
+# The slowest modules, slowest first (CPU seconds of each on one worker, measured with every
+# module of the suite running). `make test` gives each worker whole modules (`--dist loadfile`:
+# a module's fixtures run once, in one worker) in collection order: starting these first keeps a
+# long module from running alone at the end. A module missing here only runs later; nothing is
+# skipped.
 SLOWEST_MODULES = (
-    "test_local_deploy.py",  # 18 s: two environments deployed, updated and destroyed on moto
-    "test_checkov.py",  # 11 s: both apps synthesized (every later module reads them), then checkov
-    "test_training_container.py",  # 10 s: the image's toolkit trains, pip installs offline
-    "test_distributed_training.py",  # 7 s: three hosts train together, twice
-    "test_compliance.py",  # 6 s: cfn-lint over every template, a stack synthesized with a finding
-    "test_distributed_training_stack.py",  # 6 s: three toolkits train from the synthesized job
+    "test_local_deploy.py",  # 28 s: two environments deployed, updated and destroyed on moto
+    "test_checkov.py",  # 14 s: both apps synthesized (the modules after it read them), then checkov
+    "test_training_container.py",  # 11 s: the image's toolkit trains; pip installs offline
+    "test_distributed_training.py",  # 11 s: three hosts train together, five times
+    "test_distributed_training_stack.py",  # 8 s: three toolkits train from the synthesized job
+    "test_train_script.py",  # 4 s: train.py on real data, killed and resumed
+    "test_batch_paging.py",  # 4 s: a 10,000-file set paged through moto
 )
 
 
