@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import functools
 import json
+import select
 import subprocess
 from pathlib import Path
 from typing import IO, Any
@@ -63,7 +64,8 @@ def _jsonata() -> subprocess.Popen[str]:
     return process
 
 
-def _exchange(line: str) -> str:
+def _exchange(line: str, timeout: float = 60) -> str:
+    """Send one request line and read the answer line, or fail with the helper's stderr."""
     process = _jsonata()
     stdin, stdout = process.stdin, process.stdout
     assert stdin is not None
@@ -71,13 +73,18 @@ def _exchange(line: str) -> str:
     try:
         stdin.write(line + "\n")
         stdin.flush()
-        answer = stdout.readline()
+        # Each request gets exactly one line back, so nothing waits in Python's buffer: the pipe
+        # itself says whether an answer has started.
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        answer = stdout.readline() if ready else ""
     except BrokenPipeError:
         answer = ""
     if not answer:
-        _jsonata.cache_clear()  # the next batch gets a new process
+        _jsonata.cache_clear()  # the next request gets a new process
+        process.kill()
         errors: IO[str] | None = process.stderr
-        raise AssertionError(f"the jsonata evaluator stopped: {errors.read() if errors else ''}")
+        detail = errors.read() if errors else ""
+        raise AssertionError(f"the JSONata and ASL helper (evaluate_jsonata.mjs) gave no answer within {timeout:g} s: {detail}")
     return answer
 
 
