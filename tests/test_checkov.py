@@ -64,9 +64,8 @@ def report(templates: list[Template], tmp_path_factory: pytest.TempPathFactory) 
     # --skip-download: nothing is fetched from the vendor's platform (CI reaches only package registries).
     # --compact: findings without each resource's source (40 MB of JSON for these templates, 2 MB
     # without); the same checks run and the same results come back.
-    command = [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation", "--output", "json"]
     result = subprocess.run(
-        [*command, "--skip-download", "--compact"],
+        [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation", "--output", "json", "--skip-download", "--compact"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -18,7 +18,7 @@ import pytest
 from aws_cdk import aws_kms as kms
 from cdk_nag import AwsSolutionsChecks
 
-from app import cdk_json_context
+from app import new_app
 from ml_constructs import prediction_mapping as mapping
 from ml_constructs.aws_facts import apigateway as facts
 from ml_constructs.prediction_api import (
@@ -297,7 +297,7 @@ def test_monitoring_alarms_on_the_api_by_its_name(dev: SynthesizedEnvironment) -
 
 def api_stack(tmp_path: Path, **changes: Any) -> dict[str, Any]:
     """Synthesize one PredictionApi with cdk-nag on (a finding fails synth) and return its template."""
-    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = new_app(str(tmp_path))  # the project's feature flags and validation settings, as `cdk synth`
     stage = cdk.Stage(app, "probe", env=cdk.Environment(account="111111111111", region="eu-west-1"))
     stack = cdk.Stack(stage, "Api")
     props = {

@@ -37,6 +37,14 @@ from ml_constructs.sagemaker_checks import RULES, CheckOptions, SageMakerChecks,
 from tests.conftest import SynthesizedEnvironment
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+
+
+def probe_app(outdir: Path) -> cdk.App:
+    """An app for the pack's probe stacks, without CDK's built-in CloudFormation validation (seconds
+    per synth; the project turns it off too, and the pack is what these tests exercise)."""
+    return cdk.App(outdir=str(outdir), builtin_cloud_formation_validation=False)
+
+
 ROLE = "arn:aws:iam::111111111111:role/sagemaker"
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
@@ -527,7 +535,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """Every case's breaking and following stacks, synthesized in one app: "<case>-breaks" and
     "<case>-follows" → the template paths of the stacks each built (a case may add stacks beside
     its own, for cross-stack references)."""
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("checks")), builtin_cloud_formation_validation=False)
+    app = probe_app(tmp_path_factory.mktemp("checks"))
     built: dict[str, list[cdk.Stack]] = {}
     for name, case in CASES.items():
         for variant, build in (("breaks", case.breaks), ("follows", case.follows)):
@@ -562,7 +570,7 @@ def test_the_project_passes_the_pack(synthesized: dict[str, SynthesizedEnvironme
 
 
 def test_applied_to_a_stage_a_non_isolated_model_fails_synth_and_says_what_to_fix(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = probe_app(tmp_path)
     stage = cdk.Stage(app, "team", env=ENV)
     model(cdk.Stack(stage, "Serving"), isolated=False)
     cdk.Validations.of(stage).add_plugins(SageMakerChecks())
@@ -576,7 +584,7 @@ def test_applied_to_a_stage_a_non_isolated_model_fails_synth_and_says_what_to_fi
 
 
 def test_an_acknowledgment_with_a_reason_lets_synth_pass(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = probe_app(tmp_path)
     stage = cdk.Stage(app, "team", env=ENV)
     isolated = model(cdk.Stack(stage, "Serving"), isolated=False)
     cdk.Validations.of(isolated).acknowledge(
@@ -603,7 +611,7 @@ def test_a_bucket_only_a_deployment_can_name_is_reported_with_the_reason(templat
 
 
 def test_an_import_that_no_template_exports_fails_synth_and_names_the_export(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = probe_app(tmp_path)
     stage = cdk.Stage(app, "team", env=ENV)
     shared = cdk.Fn.join("", ["s3://", cdk.Fn.import_value("shared-models-bucket"), "/m/model.tar.gz"])
     model(cdk.Stack(stage, "Serving"), data=shared)

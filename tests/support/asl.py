@@ -37,7 +37,7 @@ def _placeholder(reference: dict[str, Any]) -> str:
 
 def validate(definition: dict[str, Any]) -> list[str]:
     """asl-validator's findings (empty when the document is valid ASL, JSONata syntax included)."""
-    errors = json.loads(_exchange(json.dumps({"validate": definition})))["errors"]
+    errors = json.loads(node_request(json.dumps({"validate": definition})))["errors"]
     return [] if errors is None else [errors]
 
 
@@ -48,10 +48,10 @@ def expression(template: str) -> str:
 
 
 @functools.cache
-def _jsonata() -> subprocess.Popen[str]:
+def _node_helper() -> subprocess.Popen[str]:
     """One Node process with the npm jsonata engine and asl-validator per test process, fed a
-    request per line (starting Node for each of a suite's ~70 batches cost ~0.1 s apiece, and
-    asl-validator's CLI 0.4 s)."""
+    request per line: starting Node and loading jsonata costs more than most batches (the
+    contract simulation sends one per round), and asl-validator's CLI took 0.4 s a run."""
     process = subprocess.Popen(
         ["node", str(Path(__file__).with_name("evaluate_jsonata.mjs"))],
         stdin=subprocess.PIPE,
@@ -64,9 +64,10 @@ def _jsonata() -> subprocess.Popen[str]:
     return process
 
 
-def _exchange(line: str, timeout: float = 60) -> str:
-    """Send one request line and read the answer line, or fail with the helper's stderr."""
-    process = _jsonata()
+def node_request(line: str, timeout: float = 60) -> str:
+    """Send one request line (evaluate_jsonata.mjs says which) and read the answer line, or fail
+    with the helper's stderr."""
+    process = _node_helper()
     stdin, stdout = process.stdin, process.stdout
     assert stdin is not None
     assert stdout is not None
@@ -80,7 +81,7 @@ def _exchange(line: str, timeout: float = 60) -> str:
     except BrokenPipeError:
         answer = ""
     if not answer:
-        _jsonata.cache_clear()  # the next request gets a new process
+        _node_helper.cache_clear()  # the next request gets a new process
         process.kill()
         errors: IO[str] | None = process.stderr
         detail = errors.read() if errors else ""
@@ -95,7 +96,7 @@ def evaluate(cases: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     """
     payload = [{"expression": expression(template), "bindings": bindings} for template, bindings in cases]
     values = []
-    for template, outcome in zip(cases, json.loads(_exchange(json.dumps(payload))), strict=True):
+    for template, outcome in zip(cases, json.loads(node_request(json.dumps(payload))), strict=True):
         if "error" in outcome:
             raise AssertionError(f"JSONata error in {template[0]!r}: {outcome['error']}")
         values.append(Undefined if outcome.get("undefined") else outcome["value"])

@@ -22,13 +22,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 import botocore.session
@@ -40,9 +38,8 @@ from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from ml_constructs.aws_facts import requests as facts
-from tests.support.asl import PROJECT_DIR, Undefined, definition_of
+from tests.support.asl import Undefined, definition_of, node_request
 
-EVALUATOR = Path(__file__).with_name("evaluate_jsonata.mjs")
 _SESSION = botocore.session.get_session()
 
 
@@ -757,38 +754,6 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-class Evaluator:
-    """One node process running the project's evaluator (tests/support/evaluate_jsonata.mjs) for
-    the whole test process, a batch per line: starting node and loading jsonata costs more than
-    most batches, and a simulation evaluates one batch per round."""
-
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[str] | None = None
-
-    def run(self, payload: str) -> str:
-        if self._process is None or self._process.poll() is not None:
-            self._process = subprocess.Popen(
-                ["node", str(EVALUATOR)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,  # read when it fails: the evaluator writes nothing there otherwise
-                text=True,
-                cwd=PROJECT_DIR,
-            )
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        self._process.stdin.write(payload + "\n")  # json.dumps escapes newlines: one line per batch
-        self._process.stdin.flush()
-        line = self._process.stdout.readline()
-        if not line:
-            _, stderr = self._process.communicate()
-            raise ContractError(f"the JSONata evaluator failed ({self._process.returncode}): {stderr[-2000:]}")
-        return line
-
-
-EVALUATOR_PROCESS = Evaluator()
-
-
 def evaluate_expressions(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Any]:
     """Each ``(template, variables)`` evaluated by the real jsonata package, in one batch.
 
@@ -800,7 +765,7 @@ def evaluate_expressions(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list
     keys = [(template, json.dumps(variables, sort_keys=True)) for template, variables in items]
     unique = list(dict.fromkeys(keys))
     payload = "[" + ",".join(f'{{"expression":{json.dumps(t[2:-2].strip())},"bindings":{b}}}' for t, b in unique) + "]"
-    stdout = EVALUATOR_PROCESS.run(payload)
+    stdout = node_request(payload)  # json.dumps escapes newlines: one line per batch
     outcomes = {}
     for key, outcome in zip(unique, json.loads(stdout), strict=True):
         if "error" in outcome:
